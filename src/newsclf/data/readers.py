@@ -1,0 +1,166 @@
+"""Streaming readers for prediction / evaluation inputs and the user's own data files.
+
+Formats: ``.jsonl`` (one JSON object a line), ``.csv`` (header row), ``.txt`` (the whole file is one
+document; for pairs the first line is the headline and the rest the body) and ``-`` (JSONL on stdin).
+Every problem is a :class:`NewsclfError` naming the file, the line and the field.
+
+Records come out as dicts with the canonical field names (``text``/``title`` or ``headline``/``body``),
+``id`` when the input has one, ``label`` when asked for, and ``_loc`` ("file:line") for later messages.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from newsclf.errors import NewsclfError
+
+MAX_DOC_CHARS = 1_000_000  # a longer document is almost surely a broken file; models truncate far sooner
+FORMATS = (".jsonl", ".json", ".csv", ".txt")
+
+
+def _default_fields(kind: str) -> dict[str, str]:
+    return {"headline": "headline", "body": "body"} if kind == "pair" else {"text": "text", "title": "title"}
+
+
+def _check_text(value, where: str, field: str, required: bool, max_chars: int) -> str | None:
+    if value is None:
+        if required:
+            raise NewsclfError(f"{where}: missing field '{field}'")
+        return None
+    if not isinstance(value, str):
+        raise NewsclfError(f"{where}: field '{field}' must be a string, found {type(value).__name__}")
+    if "\x00" in value:
+        raise NewsclfError(f"{where}: field '{field}' contains a NUL byte")
+    if len(value) > max_chars:
+        raise NewsclfError(f"{where}: field '{field}' has {len(value):,} characters; at most {max_chars:,} "
+                           "are accepted (is the file broken?)")
+    if required and not value.strip():
+        raise NewsclfError(f"{where}: field '{field}' is empty")
+    return value
+
+
+class _Normalizer:
+    """Map one raw row onto canonical fields, validating as it goes; tracks duplicate ids."""
+
+    def __init__(self, kind: str, fields: dict[str, str] | None, label_field: str | None,
+                 id_field: str | None, max_chars: int):
+        self.kind, self.fields = kind, fields or _default_fields(kind)
+        self.label_field, self.id_field, self.max_chars = label_field, id_field, max_chars
+        self.required = ("headline", "body") if kind == "pair" else ("text",)
+        self.seen_ids: dict[str, str] = {}
+
+    def __call__(self, raw: dict, where: str) -> dict:
+        rec: dict = {"_loc": where}
+        for canon, column in self.fields.items():
+            value = raw.get(column)
+            if value == "" and canon not in self.required:
+                value = None
+            rec[canon] = _check_text(value, where, column, canon in self.required, self.max_chars)
+        if self.id_field and raw.get(self.id_field) not in (None, ""):
+            rid = raw[self.id_field]
+            if isinstance(rid, (dict, list, bool)) or not isinstance(rid, (str, int, float)):
+                raise NewsclfError(f"{where}: field '{self.id_field}' must be a string or a number")
+            key = str(rid)
+            if key in self.seen_ids:
+                raise NewsclfError(f"{where}: duplicate id {key!r} (first seen at {self.seen_ids[key]})")
+            self.seen_ids[key] = where
+            rec["id"] = rid
+        if self.label_field:
+            if self.label_field not in raw or raw[self.label_field] in (None, ""):
+                raise NewsclfError(f"{where}: missing field '{self.label_field}' (the gold label)")
+            rec["label"] = raw[self.label_field]
+        return rec
+
+
+def _iter_jsonl(stream: io.BufferedIOBase, name: str, norm: _Normalizer) -> Iterator[dict]:
+    for n, raw in enumerate(stream, start=1):
+        where = f"{name}:{n}"
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise NewsclfError(f"{where}: not valid UTF-8 (byte {e.start}); re-encode the file as UTF-8") from None
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise NewsclfError(f"{where}: invalid JSON ({e.msg} at column {e.colno})") from None
+        if not isinstance(obj, dict):
+            raise NewsclfError(f"{where}: expected a JSON object, found {type(obj).__name__}")
+        yield norm(obj, where)
+
+
+def _iter_csv(stream: io.BufferedIOBase, name: str, norm: _Normalizer) -> Iterator[dict]:
+    text = io.TextIOWrapper(stream, encoding="utf-8", errors="strict", newline="")
+    try:
+        reader = csv.DictReader(text)
+        header = reader.fieldnames
+        if not header:
+            raise NewsclfError(f"{name}: empty CSV (expected a header row)")
+        wanted = [norm.fields[c] for c in norm.required]
+        if norm.label_field:
+            wanted.append(norm.label_field)
+        missing = [c for c in wanted if c not in header]
+        if missing:
+            raise NewsclfError(f"{name}: missing column(s) {missing}; found {header}")
+        for raw in reader:
+            if None in raw:
+                raise NewsclfError(f"{name}:{reader.line_num}: more fields than the header has")
+            yield norm(raw, f"{name}:{reader.line_num}")
+    except UnicodeDecodeError as e:
+        raise NewsclfError(f"{name}: not valid UTF-8 (byte {e.start} of a read block); re-encode as UTF-8") from None
+    except csv.Error as e:
+        raise NewsclfError(f"{name}: malformed CSV ({e})") from None
+    except ValueError as e:  # NUL bytes surface here in older Pythons
+        raise NewsclfError(f"{name}: malformed CSV ({e})") from None
+
+
+def _iter_txt(stream: io.BufferedIOBase, name: str, norm: _Normalizer) -> Iterator[dict]:
+    data = stream.read(norm.max_chars * 4 + 1)
+    try:
+        content = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise NewsclfError(f"{name}: not valid UTF-8 (byte {e.start}); re-encode the file as UTF-8") from None
+    if norm.kind == "pair":
+        headline, _, body = content.strip().partition("\n")
+        raw = {norm.fields["headline"]: headline.strip(), norm.fields["body"]: body.strip()}
+    else:
+        raw = {norm.fields["text"]: content}
+    raw["id"] = Path(name).stem
+    yield norm(raw, f"{name}:1")
+
+
+def read_records(path: str | Path, kind: str = "text", fields: dict[str, str] | None = None,
+                 label_field: str | None = None, id_field: str | None = "id",
+                 max_chars: int = MAX_DOC_CHARS) -> Iterator[dict]:
+    """Stream validated records from ``path`` (``-`` = JSONL on stdin). Raises if the input holds none."""
+    norm = _Normalizer(kind, fields, label_field, id_field, max_chars)
+    if str(path) == "-":
+        name, suffix, opener = "<stdin>", ".jsonl", lambda: sys.stdin.buffer
+    else:
+        p = Path(path)
+        name, suffix = str(p), p.suffix.lower()
+        if not p.exists():
+            raise NewsclfError(f"{p}: input file does not exist")
+        if p.is_dir():
+            raise NewsclfError(f"{p}: is a folder; expected a {'/'.join(FORMATS)} file")
+        if suffix not in FORMATS:
+            raise NewsclfError(f"{p}: unknown input format {suffix!r}; expected one of {FORMATS} or '-' for stdin")
+        opener = lambda: open(p, "rb")  # noqa: E731
+    iterate = {".jsonl": _iter_jsonl, ".json": _iter_jsonl, ".csv": _iter_csv, ".txt": _iter_txt}[suffix]
+    stream = opener()
+    count = 0
+    try:
+        for rec in iterate(stream, name, norm):
+            count += 1
+            yield rec
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    if count == 0:
+        raise NewsclfError(f"{name}: no documents found (empty input)")

@@ -1,0 +1,264 @@
+"""Data sources: each turns files under the data root into a ``datasets.DatasetDict`` with string labels.
+
+Splits are ``train``, ``dev`` and (when present) ``test``. Single-text rows carry ``id``, ``title``, ``text``,
+``label``; pair rows carry ``id``, ``headline``, ``body``, ``label``. Raw text is kept: cleaning happens in
+:class:`newsclf.data.inputs.InputSpec`, the one place shared with prediction. Nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from datetime import datetime
+from pathlib import Path
+
+import datasets
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from newsclf.data.markers import has_footer
+from newsclf.data.readers import read_records
+from newsclf.errors import NewsclfError
+
+DATA_ROOT_ENV = "NEWSCLF_DATA_ROOT"
+csv.field_size_limit(1 << 28)
+
+
+def resolve_data_root(configured: str | None) -> Path:
+    """The data root: ``$NEWSCLF_DATA_ROOT`` wins over the config value."""
+    root = os.environ.get(DATA_ROOT_ENV) or configured
+    if not root:
+        raise NewsclfError(f"no data root: set {DATA_ROOT_ENV} or data_root= to the folder holding the data sets")
+    path = Path(root).expanduser()
+    if not path.is_dir():
+        raise NewsclfError(f"data root {path} does not exist (set {DATA_ROOT_ENV} or data_root=); "
+                           "see data/README.md for where each data set comes from")
+    return path
+
+
+def _need(path: Path, hint: str) -> Path:
+    if not path.exists():
+        raise NewsclfError(f"{path}: not found; {hint} (see data/README.md)")
+    return path
+
+
+def _to_dataset(rows: list[dict], columns: tuple[str, ...]) -> datasets.Dataset:
+    data = {c: [r.get(c) for r in rows] for c in columns}
+    features = datasets.Features({c: datasets.Value("string") for c in columns})
+    return datasets.Dataset.from_dict(data, features=features)
+
+
+def stratified_split(rows: list[dict], fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
+    """Split rows into (rest, held) with ``fraction`` held out, stratified by label, seeded."""
+    idx = np.arange(len(rows))
+    labels = [r["label"] for r in rows]
+    rest, held = train_test_split(idx, test_size=fraction, random_state=seed, stratify=labels)
+    return [rows[i] for i in sorted(rest)], [rows[i] for i in sorted(held)]
+
+
+class Source:
+    """Base class: ``load(root) -> DatasetDict``; ``columns`` and ``labels`` describe the result."""
+
+    columns: tuple[str, ...] = ("id", "title", "text", "label")
+    labels: tuple[str, ...] | None = None  # None: the sorted labels found in train
+
+    def load(self, root: Path) -> datasets.DatasetDict:
+        raise NotImplementedError
+
+    def label_list(self, dsd: datasets.DatasetDict) -> list[str]:
+        if self.labels is not None:
+            return sorted(self.labels)
+        return sorted({x for x in dsd["train"]["label"] if x is not None})
+
+
+class AgNews(Source):
+    """AG News: ``ag_news/train*.csv`` (here the first 2,000 rows) and the canonical 7,600-row test set."""
+
+    CLASSES = ("World", "Sports", "Business", "Sci/Tech")  # the CSV's 1-based class ids
+    labels = CLASSES
+
+    def __init__(self, dir: str = "ag_news", train_file: str = "train_partial_first2000.csv",
+                 test_file: str = "test.csv", dev_fraction: float = 0.1, split_seed: int = 13):
+        self.dir, self.train_file, self.test_file = dir, train_file, test_file
+        self.dev_fraction, self.split_seed = dev_fraction, split_seed
+
+    def _read(self, path: Path) -> list[dict]:
+        rows = []
+        with open(_need(path, "get AG News from its original source"), encoding="utf-8", newline="") as f:
+            for n, rec in enumerate(csv.reader(f), start=1):
+                if len(rec) != 3 or not rec[0].strip().isdigit() or not 1 <= int(rec[0]) <= 4:
+                    raise NewsclfError(f"{path}: row {n}: expected 3 fields \"class(1-4)\",\"title\","
+                                       f"\"description\", found {rec[:3]!r}")
+                rows.append({"id": f"{path.stem}-{n}", "title": rec[1], "text": rec[2],
+                             "label": self.CLASSES[int(rec[0]) - 1]})
+        return rows
+
+    def load(self, root: Path) -> datasets.DatasetDict:
+        base = root / self.dir
+        train, dev = stratified_split(self._read(base / self.train_file), self.dev_fraction, self.split_seed)
+        test = self._read(base / self.test_file)
+        return datasets.DatasetDict({s: _to_dataset(r, self.columns)
+                                     for s, r in (("train", train), ("dev", dev), ("test", test))})
+
+
+class BbcNews(Source):
+    """BBC News: ``bbc_news/bbc/<class>/<nnn>.txt`` (first line title); exact duplicates removed, then split."""
+
+    def __init__(self, dir: str = "bbc_news/bbc", dev_fraction: float = 0.1, test_fraction: float = 0.2,
+                 split_seed: int = 13):
+        self.dir, self.dev_fraction, self.test_fraction, self.split_seed = dir, dev_fraction, test_fraction, split_seed
+
+    def load(self, root: Path) -> datasets.DatasetDict:
+        base = _need(root / self.dir, "get the BBC News data set (5 class folders)")
+        rows, seen = [], set()
+        for cls_dir in sorted(p for p in base.iterdir() if p.is_dir()):
+            for path in sorted(cls_dir.glob("*.txt")):
+                raw = path.read_bytes().decode("utf-8", errors="replace")
+                if raw in seen:  # exact duplicates (98 in the public set) would leak across splits
+                    continue
+                seen.add(raw)
+                title, _, body = raw.strip().partition("\n")
+                rows.append({"id": f"{cls_dir.name}/{path.stem}", "title": title.strip(), "text": body.strip(),
+                             "label": cls_dir.name})
+        if not rows:
+            raise NewsclfError(f"{base}: no <class>/<nnn>.txt files found")
+        rest, test = stratified_split(rows, self.test_fraction, self.split_seed)
+        train, dev = stratified_split(rest, self.dev_fraction / (1 - self.test_fraction), self.split_seed)
+        return datasets.DatasetDict({"train": _to_dataset(train, self.columns), "dev": _to_dataset(dev, self.columns),
+                                     "test": _to_dataset(test, self.columns)})
+
+
+class Fnc1(Source):
+    """FNC-1 stance: (headline, body) pairs; dev = the official baseline's hold-out bodies; test unlabeled."""
+
+    columns = ("id", "headline", "body", "label", "body_id")
+    labels = ("agree", "disagree", "discuss", "unrelated")
+
+    def __init__(self, dir: str = "fnc1", hold_out_ids: str = "derived/baseline_hold_out_body_ids.txt",
+                 test_stances: str = "competition_test_stances_unlabeled.csv",
+                 test_bodies: str = "competition_test_bodies.csv"):
+        self.dir, self.hold_out_ids = dir, hold_out_ids
+        self.test_stances, self.test_bodies = test_stances, test_bodies
+
+    @staticmethod
+    def _bodies(path: Path) -> dict[str, str]:
+        with open(_need(path, "get FNC-1 from its original source"), encoding="utf-8", newline="") as f:
+            reader = csv.DictReader(f)
+            if not reader.fieldnames or {"Body ID", "articleBody"} - set(reader.fieldnames):
+                raise NewsclfError(f"{path}: expected columns 'Body ID' and 'articleBody', found {reader.fieldnames}")
+            return {r["Body ID"]: r["articleBody"] for r in reader}
+
+    def _pairs(self, path: Path, bodies: dict[str, str], labelled: bool) -> list[dict]:
+        rows = []
+        with open(_need(path, "get FNC-1 from its original source"), encoding="utf-8", newline="") as f:
+            for n, r in enumerate(csv.DictReader(f)):
+                body_id = r.get("Body ID")
+                if body_id not in bodies:
+                    raise NewsclfError(f"{path}: row {n + 2}: Body ID {body_id!r} has no body")
+                label = r.get("Stance") if labelled else None
+                if labelled and label not in self.labels:
+                    raise NewsclfError(f"{path}: row {n + 2}: Stance {label!r} is not one of {self.labels}")
+                rows.append({"id": str(n), "headline": r["Headline"], "body": bodies[body_id], "label": label,
+                             "body_id": body_id})
+        return rows
+
+    def load(self, root: Path) -> datasets.DatasetDict:
+        base = root / self.dir
+        train_all = self._pairs(base / "train_stances.csv", self._bodies(base / "train_bodies.csv"), True)
+        hold_path = _need(base / self.hold_out_ids, "the hold-out Body IDs of the official FNC-1 baseline")
+        hold = {line.strip() for line in hold_path.read_text().splitlines() if line.strip()}
+        train = [r for r in train_all if r["body_id"] not in hold]
+        dev = [r for r in train_all if r["body_id"] in hold]
+        splits = {"train": train, "dev": dev}
+        if (base / self.test_stances).exists():
+            splits["test"] = self._pairs(base / self.test_stances, self._bodies(base / self.test_bodies), False)
+        return datasets.DatasetDict({s: _to_dataset(r, self.columns) for s, r in splits.items()})
+
+
+NDTV_TIME_FORMAT = "%a %b %d %H:%M:%S %z %Y"  # 'Tue Oct 05 23:30:00 +0000 2021'
+
+
+class NdtvSyndication(Source):
+    """NDTV syndication: label = NDTV's syndication footer present; split by time (oldest days train)."""
+
+    columns = ("id", "title", "text", "label", "time", "url", "section")
+    labels = ("not_syndicated", "syndicated")
+
+    def __init__(self, dir: str = "ndtv_syndication", file: str = "ndtv_articles.csv", dev_days: int = 1,
+                 test_days: int = 2):
+        self.dir, self.file, self.dev_days, self.test_days = dir, file, dev_days, test_days
+
+    def read_articles(self, root: Path) -> list[dict]:
+        path = _need(root / self.dir / self.file, "get the NDTV articles CSV (see its PROVENANCE.md)")
+        rows, seen = [], set()
+        with open(path, encoding="utf-8", newline="") as f:
+            reader = csv.DictReader(f)
+            missing = {"time", "url", "title", "content"} - set(reader.fieldnames or [])
+            if missing:
+                raise NewsclfError(f"{path}: missing column(s) {sorted(missing)}")
+            for n, r in enumerate(reader):
+                url, content = r["url"].strip(), r["content"] or ""
+                if url in seen or not content.strip():  # de-duplicate by URL; drop empty bodies
+                    continue
+                seen.add(url)
+                try:
+                    when = datetime.strptime(r["time"].strip(), NDTV_TIME_FORMAT)
+                except ValueError:
+                    raise NewsclfError(f"{path}: row {n + 2}: time {r['time']!r} is not like "
+                                       "'Tue Oct 05 23:30:00 +0000 2021'") from None
+                parts = url.split("/")
+                rows.append({"id": r.get("") or str(n), "title": r["title"], "text": content,
+                             "label": "syndicated" if has_footer(content) else "not_syndicated",
+                             "time": when.isoformat(), "url": url, "section": parts[3] if len(parts) > 4 else ""})
+        return rows
+
+    def load(self, root: Path) -> datasets.DatasetDict:
+        rows = sorted(self.read_articles(root), key=lambda r: (r["time"], r["url"]))
+        days = sorted({r["time"][:10] for r in rows})
+        if len(days) < self.dev_days + self.test_days + 1:
+            raise NewsclfError(f"NDTV data spans {len(days)} day(s); need more than dev_days + test_days "
+                               f"= {self.dev_days + self.test_days}")
+        test_days = set(days[len(days) - self.test_days:])
+        dev_days = set(days[len(days) - self.test_days - self.dev_days:len(days) - self.test_days])
+        split = {"train": [], "dev": [], "test": []}
+        for r in rows:
+            day = r["time"][:10]
+            split["test" if day in test_days else "dev" if day in dev_days else "train"].append(r)
+        return datasets.DatasetDict({s: _to_dataset(v, self.columns) for s, v in split.items()})
+
+
+class LocalFiles(Source):
+    """Your own data: CSV / JSONL files with configurable text (or pair) and label columns.
+
+    ``train`` is required; ``dev`` and ``test`` are optional (a seeded stratified ``dev_fraction`` of train
+    becomes dev when ``dev`` is missing). Paths are relative to the data root unless absolute.
+    """
+
+    def __init__(self, train: str, dev: str | None = None, test: str | None = None, input: str = "text",
+                 text_field: str = "text", title_field: str | None = "title", headline_field: str = "headline",
+                 body_field: str = "body", label_field: str = "label", id_field: str | None = "id",
+                 dev_fraction: float = 0.1, split_seed: int = 13, labels: list[str] | None = None):
+        self.paths = {"train": train, "dev": dev, "test": test}
+        self.kind = input
+        self.fields = ({"headline": headline_field, "body": body_field} if input == "pair"
+                       else {"text": text_field, **({"title": title_field} if title_field else {})})
+        self.label_field, self.id_field = label_field, id_field
+        self.dev_fraction, self.split_seed = dev_fraction, split_seed
+        self.labels = tuple(labels) if labels else None
+        self.columns = ("id", *self.fields, "label")
+
+    def _read(self, path: Path) -> list[dict]:
+        rows = []
+        for rec in read_records(path, kind=self.kind, fields=self.fields, label_field=self.label_field,
+                                id_field=self.id_field):
+            rows.append(rec)
+        return rows
+
+    def load(self, root: Path) -> datasets.DatasetDict:
+        def resolve(p: str) -> Path:
+            return Path(p) if Path(p).is_absolute() else root / p
+
+        splits = {s: self._read(resolve(p)) for s, p in self.paths.items() if p}
+        if "dev" not in splits:
+            splits["train"], splits["dev"] = stratified_split(splits["train"], self.dev_fraction, self.split_seed)
+        return datasets.DatasetDict({s: _to_dataset(r, self.columns) for s, r in splits.items()})

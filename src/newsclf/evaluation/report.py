@@ -1,0 +1,28 @@
+"""Per-class Markdown report from a flat metrics dict."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def markdown_report(metrics: dict, labels: Sequence[str], title: str) -> str:
+    lines = [f"# {title}", "", f"- examples: {metrics['n']}", f"- accuracy: {metrics['accuracy']:.4f}",
+             f"- macro-F1: {metrics['macro_f1']:.4f}"]
+    if "fnc_score" in metrics:
+        lines += ["", "| system | FNC score |", "|---|---|",
+                  f"| this model | {metrics['fnc_score']:.4f} |",
+                  f"| all `unrelated` (same split) | {metrics['fnc_score_all_unrelated']:.4f} |",
+                  f"| FNC-1 baseline, published dev score | {metrics['fnc_score_baseline_published']:.4f} |"]
+    for key in ("ece", "brier"):
+        if key in metrics:
+            lines.append(f"- {key}: {metrics[key]:.4f}")
+    lines += ["", "| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+    for label in labels:
+        lines.append(f"| {label} | {metrics[f'precision/{label}']:.4f} | {metrics[f'recall/{label}']:.4f} | "
+                     f"{metrics[f'f1/{label}']:.4f} | {metrics[f'support/{label}']} |")
+    cm = metrics["confusion_matrix"]
+    lines += ["", "Confusion matrix (rows = gold, columns = predicted):", "",
+              "| gold \\ pred | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
+    for label, row in zip(labels, cm, strict=True):
+        lines.append(f"| {label} | " + " | ".join(str(v) for v in row) + " |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,1 @@
+"""Feature extractors (TF-IDF, pair similarity) and tokenization helpers."""

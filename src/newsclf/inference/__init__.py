@@ -1,0 +1,1 @@
+"""Prediction from a checkpoint: ``Predictor.from_checkpoint(path).predict(records)``."""

@@ -1,0 +1,19 @@
+"""Model kinds. The registry maps a persisted, versioned kind name to the class that loads it.
+
+Checkpoints name their kind; the loader looks it up here and nowhere else, so a checkpoint can never make
+newsclf import a module it names.
+"""
+
+from __future__ import annotations
+
+
+def registry() -> dict:
+    from newsclf.models.tfidf import TfidfClassifier
+
+    kinds = {TfidfClassifier.kind: TfidfClassifier}
+    try:
+        from newsclf.models.transformer import TransformerClassifier
+    except ImportError:  # transformer support is optional at import time (e.g. a minimal install)
+        return kinds
+    kinds[TransformerClassifier.kind] = TransformerClassifier
+    return kinds
