@@ -86,6 +86,13 @@ class TextFeatures(BaseEstimator, TransformerMixin):
         return self
 
 
+def _distinct(texts: list[str]) -> tuple[list[str], np.ndarray]:
+    """The distinct texts in first-seen order and, for each input, the index of its distinct text."""
+    index: dict[str, int] = {}
+    idx = np.fromiter((index.setdefault(t, len(index)) for t in texts), dtype=np.int64, count=len(texts))
+    return list(index), idx
+
+
 def _tokens(text: str) -> list[str]:
     return _TOKEN.findall(text.lower())
 
@@ -131,8 +138,7 @@ class PairFeatures(BaseEstimator, TransformerMixin):
     def _index(self) -> None:
         self._bm25_lookup = dict(zip(self.bm25_terms_, self.bm25_idf_, strict=True))
 
-    def _relating(self, headline: str, body: str, hv, bv) -> list[float]:
-        h, b = _tokens(headline), _tokens(body)
+    def _relating(self, h: list[str], b: list[str]) -> list[float]:
         hs, bs, head = set(h), set(b), set(b[: self.body_head_tokens])
         jacc = len(hs & bs) / max(len(hs | bs), 1)
         cover = len(hs & bs) / max(len(hs), 1)
@@ -150,22 +156,24 @@ class PairFeatures(BaseEstimator, TransformerMixin):
                 min(hedge_b, 5) / 5, float(ref_h > 0 and cover > 0.3)]
 
     def transform(self, X):
-        headlines = [h for h, _ in X]
-        bodies = [b for _, b in X]
-        parts_h, parts_b, cosines = [], [], []
+        # bodies (and headlines) repeat across pairs: vectorise and tokenise each distinct text once
+        heads, h_idx = _distinct([h for h, _ in X])
+        bods, b_idx = _distinct([b for _, b in X])
+        parts, cosines = [], []
         for name, vec in self.text_.vectorizers_.items():
-            hv, bv = vec.transform(headlines), vec.transform(bodies)
-            cos = np.asarray(hv.multiply(bv).sum(axis=1)).ravel()  # rows are L2-normalised
-            cosines.append(cos)
+            hv, bv = vec.transform(heads)[h_idx], vec.transform(bods)[b_idx]
+            cosines.append(np.asarray(hv.multiply(bv).sum(axis=1)).ravel())  # rows are L2-normalised
             if name == "word":
-                parts_h.append(hv)
-                parts_b.append(bv)
-        word_cos = cosines[0]
+                parts += [hv, bv]
         bins = np.zeros((len(X), len(COSINE_BINS) - 1), dtype=np.float32)
-        bins[np.arange(len(X)), np.clip(np.digitize(word_cos, COSINE_BINS) - 1, 0, len(COSINE_BINS) - 2)] = 1.0
-        rel = np.array([self._relating(h, b, None, None) for h, b in X], dtype=np.float32).reshape(len(X), -1)
+        bin_of = np.clip(np.digitize(cosines[0], COSINE_BINS) - 1, 0, len(COSINE_BINS) - 2)
+        bins[np.arange(len(X)), bin_of] = 1.0
+        h_tok = [_tokens(h) for h in heads]
+        b_tok = [_tokens(b) for b in bods]
+        rel = np.array([self._relating(h_tok[i], b_tok[j]) for i, j in zip(h_idx, b_idx, strict=True)],
+                       dtype=np.float32).reshape(len(X), -1)
         dense = np.hstack([np.stack(cosines, axis=1), bins, rel]).astype(np.float32)
-        return sp.hstack([*parts_h, *parts_b, sp.csr_matrix(dense)], format="csr")
+        return sp.hstack([*parts, sp.csr_matrix(dense)], format="csr")
 
     def get_state(self) -> tuple[dict, dict]:
         meta, arrays = self.text_.get_state()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 from safetensors.numpy import load_file, save_file
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, RidgeClassifier
 from sklearn.pipeline import Pipeline
 
 from newsclf.errors import NewsclfError
@@ -27,14 +27,15 @@ class TfidfClassifier:
     kind = "tfidf.v1"
 
     def __init__(self, word_ngram_range=(1, 2), char_ngram_range=(2, 5), min_df=1, max_df=1.0,
-                 max_features=None, sublinear_tf=True, C=4.0, class_weight="balanced", max_iter=2000,
-                 input_kind="text"):
+                 max_features=None, sublinear_tf=True, classifier="logistic", C=4.0, class_weight="balanced",
+                 max_iter=2000, input_kind="text"):
         self.word_ngram_range = word_ngram_range
         self.char_ngram_range = char_ngram_range
         self.min_df = min_df
         self.max_df = max_df
         self.max_features = max_features
         self.sublinear_tf = sublinear_tf
+        self.classifier = classifier
         self.C = C
         self.class_weight = class_weight
         self.max_iter = max_iter
@@ -42,7 +43,7 @@ class TfidfClassifier:
         self.temperature_ = 1.0
 
     def get_params(self) -> dict:
-        keys = ("word_ngram_range", "char_ngram_range", "min_df", "max_df", "max_features", "sublinear_tf", "C",
+        keys = ("word_ngram_range", "char_ngram_range", "min_df", "max_df", "max_features", "sublinear_tf", "classifier", "C",
                 "class_weight", "max_iter", "input_kind")
         out = {k: getattr(self, k) for k in keys}
         for k in ("word_ngram_range", "char_ngram_range"):
@@ -64,6 +65,15 @@ class TfidfClassifier:
             return {str(k): float(v) for k, v in cw.items()}
         raise NewsclfError(f"model.class_weight: expected null, 'balanced' or a {{label: weight}} map, found {cw!r}")
 
+    def _linear(self, class_weight):
+        """The linear head. ``ridge`` (least squares, alpha = 1 / C) has no probabilities of its own: its scores
+        become probabilities through the softmax with a temperature fitted on dev (``calibration``)."""
+        if self.classifier == "logistic":
+            return LogisticRegression(C=self.C, class_weight=class_weight, max_iter=self.max_iter)
+        if self.classifier == "ridge":
+            return RidgeClassifier(alpha=1.0 / self.C, class_weight=class_weight, max_iter=self.max_iter)
+        raise NewsclfError(f"model.classifier: expected 'logistic' or 'ridge', found {self.classifier!r}")
+
     def fit(self, X, y, **_) -> TfidfClassifier:
         self.labels_ = sorted(set(y))
         if len(self.labels_) < 2:
@@ -71,12 +81,9 @@ class TfidfClassifier:
         cw = self._class_weight()
         if isinstance(cw, dict) and set(cw) - set(self.labels_):
             raise NewsclfError(f"model.class_weight names unknown label(s) {sorted(set(cw) - set(self.labels_))}")
-        self.pipeline_ = Pipeline([
-            ("features", self._features()),
-            ("clf", LogisticRegression(C=self.C, class_weight=cw, max_iter=self.max_iter)),
-        ]).fit(list(X), list(y))
-        self._coef = self.pipeline_.named_steps["clf"].coef_.astype(np.float32)
-        self._intercept = self.pipeline_.named_steps["clf"].intercept_.astype(np.float32)
+        self.pipeline_ = Pipeline([("features", self._features()), ("clf", self._linear(cw))]).fit(list(X), list(y))
+        self._coef = np.ascontiguousarray(self.pipeline_.named_steps["clf"].coef_, dtype=np.float32)
+        self._intercept = np.atleast_1d(self.pipeline_.named_steps["clf"].intercept_).astype(np.float32)
         return self
 
     def logits(self, X) -> np.ndarray:
@@ -97,9 +104,9 @@ class TfidfClassifier:
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         meta, arrays = self.pipeline_.named_steps["features"].get_state()
-        arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
         arrays["clf.coef"], arrays["clf.intercept"] = self._coef, self._intercept
-        save_file(arrays, str(directory / ARRAYS_FILE))
+        # safetensors writes raw memory: a Fortran-ordered array (sklearn's coef_ can be) must be made C-ordered
+        save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(directory / ARRAYS_FILE))
         state = {"params": self.get_params(), "labels": self.labels_, "features": meta,
                  "temperature": self.temperature_}
         (directory / STATE_FILE).write_text(json.dumps(state), encoding="utf-8")
@@ -112,8 +119,8 @@ class TfidfClassifier:
         feats = model._features().set_state(state["features"], arrays)
         model.labels_ = list(state["labels"])
         model._coef, model._intercept = arrays["clf.coef"], arrays["clf.intercept"]
-        clf = LogisticRegression(C=model.C)
-        clf.classes_, clf.coef_, clf.intercept_ = np.array(model.labels_), model._coef, model._intercept
+        clf = model._linear(None)
+        clf.coef_, clf.intercept_ = model._coef, model._intercept
         model.pipeline_ = Pipeline([("features", feats), ("clf", clf)])
         model.temperature_ = float(state.get("temperature", 1.0))
         n_out = model._coef.shape[0]
