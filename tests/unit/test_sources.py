@@ -1,0 +1,96 @@
+"""Loaders on tiny files written in each data set's original format."""
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from newsclf.data.sources import AgNews, BbcNews, Fnc1, LocalFiles, NdtvSyndication, resolve_data_root
+from newsclf.errors import NewsclfError
+
+
+def _write_csv(path: Path, rows, header=None):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, quoting=csv.QUOTE_ALL)
+        if header:
+            w.writerow(header)
+        w.writerows(rows)
+
+
+def test_ag_news_one_based_classes_and_stratified_dev(tmp_path):
+    rows = [[str(c), f"title {c} {i}", f"desc {c} {i}"] for c in (1, 2, 3, 4) for i in range(10)]
+    _write_csv(tmp_path / "ag_news" / "train.csv", rows)
+    _write_csv(tmp_path / "ag_news" / "test.csv", rows[:8])
+    dsd = AgNews(train_file="train.csv", dev_fraction=0.2).load(tmp_path)
+    assert len(dsd["train"]) == 32 and len(dsd["dev"]) == 8 and len(dsd["test"]) == 8
+    assert sorted(set(dsd["dev"]["label"])) == ["Business", "Sci/Tech", "Sports", "World"]  # stratified
+    assert dsd["test"][0]["label"] == "World"  # class 1
+    again = AgNews(train_file="train.csv", dev_fraction=0.2).load(tmp_path)
+    assert again["dev"]["id"] == dsd["dev"]["id"]  # seeded
+
+
+def test_ag_news_bad_class_names_row(tmp_path):
+    _write_csv(tmp_path / "ag_news" / "train.csv", [["1", "t", "d"], ["5", "t", "d"]])
+    with pytest.raises(NewsclfError, match=r"row 2: expected 3 fields"):
+        AgNews(train_file="train.csv")._read(tmp_path / "ag_news" / "train.csv")
+
+
+def test_bbc_removes_exact_duplicates(tmp_path):
+    for cls in ("sport", "tech"):
+        for i in range(12):
+            p = tmp_path / "bbc" / cls / f"{i:03d}.txt"
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_text(f"Title {cls} {i % 10}\n\nBody {cls} {i % 10}.")  # 2 exact duplicates per class
+    dsd = BbcNews(dir="bbc").load(tmp_path)
+    assert sum(len(dsd[s]) for s in dsd) == 20
+    texts = [t for s in dsd for t in dsd[s]["text"]]
+    assert len(texts) == len(set(texts))
+
+
+def test_fnc1_dev_is_hold_out_bodies_and_test_unlabeled(tmp_path):
+    base = tmp_path / "fnc1"
+    _write_csv(base / "train_bodies.csv", [["1", "body one"], ["2", "body two"]], ["Body ID", "articleBody"])
+    _write_csv(base / "train_stances.csv", [["h1", "1", "agree"], ["h2", "2", "unrelated"], ["h3", "1", "discuss"]],
+               ["Headline", "Body ID", "Stance"])
+    (base / "derived").mkdir()
+    (base / "derived" / "ids.txt").write_text("2\n")
+    _write_csv(base / "test_bodies.csv", [["9", "b9"]], ["Body ID", "articleBody"])
+    _write_csv(base / "test_stances.csv", [["t1", "9"]], ["Headline", "Body ID"])
+    dsd = Fnc1(hold_out_ids="derived/ids.txt", test_stances="test_stances.csv", test_bodies="test_bodies.csv").load(tmp_path)
+    assert dsd["dev"]["headline"] == ["h2"] and dsd["train"]["headline"] == ["h1", "h3"]
+    assert dsd["train"][0]["body"] == "body one"
+    assert dsd["test"]["label"] == [None]
+
+
+def test_ndtv_labels_from_footer_dedup_and_time_split(tmp_path):
+    footer = "(This story has not been edited by NDTV staff and is auto-generated from a syndicated feed.)"
+    rows = []
+    for day in range(1, 6):
+        for i in range(4):
+            content = f"Story {day}-{i} text." + (f" {footer}" if i % 2 else "")
+            rows.append([str(len(rows)), f"Fri Oct 0{day} 10:0{i}:00 +0000 2021", "tweet",
+                         f"https://www.ndtv.com/india-news/s-{day}-{i}", f"T{day}{i}", content])
+    rows.append(["99", "Fri Oct 01 11:00:00 +0000 2021", "t", "https://www.ndtv.com/india-news/s-1-0", "dup", "x"])
+    rows.append(["98", "Fri Oct 01 12:00:00 +0000 2021", "t", "https://www.ndtv.com/india-news/empty", "e", " "])
+    _write_csv(tmp_path / "ndtv" / "a.csv", rows, ["", "time", "text", "url", "title", "content"])
+    dsd = NdtvSyndication(dir="ndtv", file="a.csv", dev_days=1, test_days=2).load(tmp_path)
+    assert [len(dsd[s]) for s in ("train", "dev", "test")] == [8, 4, 8]
+    assert max(dsd["train"]["time"]) < min(dsd["dev"]["time"]) < min(dsd["test"]["time"])
+    assert dsd["train"]["label"].count("syndicated") == 4
+    assert dsd["train"][0]["section"] == "india-news"
+
+
+def test_local_files_csv_with_custom_columns(tmp_path):
+    _write_csv(tmp_path / "mine.csv", [[f"doc {i}", "pos" if i % 2 else "neg"] for i in range(20)], ["body", "y"])
+    dsd = LocalFiles(train="mine.csv", text_field="body", title_field=None, label_field="y").load(tmp_path)
+    assert len(dsd["train"]) == 18 and len(dsd["dev"]) == 2
+    assert set(dsd["train"]["label"]) == {"pos", "neg"}
+
+
+def test_data_root_env_wins_and_missing_root_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEWSCLF_DATA_ROOT", str(tmp_path))
+    assert resolve_data_root("elsewhere") == tmp_path
+    monkeypatch.setenv("NEWSCLF_DATA_ROOT", str(tmp_path / "missing"))
+    with pytest.raises(NewsclfError, match="does not exist"):
+        resolve_data_root(None)
