@@ -36,6 +36,11 @@ evaluate: $(VENV)/.installed ## Evaluate RUN_DIR's checkpoint on its test split
 predict: $(VENV)/.installed ## Predict the seed article with RUN_DIR's checkpoint
 	$(PY) scripts/predict.py checkpoint=$(RUN_DIR)/checkpoint input=seeds/000_0990739798a3f71f.txt $(ARGS)
 
+RUNS ?= runs multirun
+REPORT_DIR ?= runs/report
+report: $(VENV)/.installed ## Leaderboard (md + html) of RUNS="dir1 dir2" (run dirs or folders of them) into REPORT_DIR
+	$(PY) scripts/report.py "runs=[$$(echo $(RUNS) | tr -s ' ' ',')]" output=$(REPORT_DIR) $(ARGS)
+
 test: $(VENV)/.installed ## Run the default test suite (everything but slow and GPU tests)
 	$(PY) -m pytest -q -m "not slow and not gpu" $(ARGS)
 

@@ -106,7 +106,7 @@ def read_manifest(path: str | Path) -> tuple[Path, dict]:
     if not isinstance(manifest, dict):
         raise NewsclfError(f"{path / MANIFEST}: expected a JSON object")
     version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
+    if type(version) is not int or version != FORMAT_VERSION:  # 1.0 or true are not version 1
         raise NewsclfError(f"{path / MANIFEST}: unknown format_version {version!r}; this newsclf reads "
                            f"version {FORMAT_VERSION}")
     return path, manifest
@@ -117,7 +117,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     path, manifest = read_manifest(path)
     kinds = registry()
     kind = manifest.get("model_kind")
-    if kind not in kinds:
+    if not isinstance(kind, str) or kind not in kinds:
         raise NewsclfError(f"{path / MANIFEST}: unknown model_kind {kind!r}; known kinds: {sorted(kinds)}")
     files = manifest.get("files")
     if not isinstance(files, dict) or "model" not in files:
@@ -137,6 +137,9 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     labels = manifest.get("labels")
     if not isinstance(labels, list) or len(labels) < 2 or not all(isinstance(x, str) for x in labels):
         raise NewsclfError(f"{path / MANIFEST}: field 'labels' must list at least two label names")
+    task = manifest.get("task")
+    if not isinstance(task, dict) or not isinstance(task.get("name"), str):
+        raise NewsclfError(f"{path / MANIFEST}: field 'task' must be an object with the task's 'name' and 'input'")
     try:
         spec = InputSpec(**manifest["task"]["input"])
     except (KeyError, TypeError) as e:

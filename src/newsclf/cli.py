@@ -6,7 +6,22 @@ import functools
 import os
 import sys
 
+from omegaconf.errors import InterpolationResolutionError, MissingMandatoryValue
+
 from newsclf.errors import NewsclfError
+
+
+def config_message(e: Exception) -> str:
+    """An OmegaConf / Hydra config error as one line (they span several, with indented details)."""
+    key = getattr(e, "full_key", None)
+    if isinstance(e, MissingMandatoryValue) and key:
+        return f"config: '{key}' has no value; pass {key}=... on the command line"
+    lines = []
+    for line in str(e).splitlines():
+        if line.startswith(("Config search path", "    full_key", "    object_type")):
+            break  # Hydra's search-path dump and OmegaConf's details add nothing for a user
+        lines.append(line.strip())
+    return "config: " + " ".join(x for x in lines if x) + (f" (key '{key}')" if key else "")
 
 
 def guard(fn):
@@ -21,6 +36,9 @@ def guard(fn):
         except NewsclfError as e:
             print(f"newsclf: error: {e}", file=sys.stderr)
             sys.exit(2)
+        except (MissingMandatoryValue, InterpolationResolutionError) as e:  # a '???' left unset, a bad ${...}
+            print(f"newsclf: error: {config_message(e)}", file=sys.stderr)
+            sys.exit(2)
         except KeyboardInterrupt:
             print("newsclf: interrupted", file=sys.stderr)
             sys.exit(130)
@@ -28,3 +46,25 @@ def guard(fn):
             sys.exit(0)
 
     return wrapper
+
+
+def run(hydra_main) -> None:
+    """Call a ``@hydra.main`` function so that Hydra's own config errors are one line and exit 2 as well.
+
+    Hydra reports a mistyped override or an unknown group option over several lines plus a hint about
+    HYDRA_FULL_ERROR; with that variable set it raises instead, so we set it and print the error ourselves.
+    A user who sets HYDRA_FULL_ERROR gets Hydra's full report untouched. Scripts: ``run(main)``.
+    """
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    if os.environ.get("HYDRA_FULL_ERROR"):
+        return hydra_main()
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        return hydra_main()
+    except (HydraException, OmegaConfBaseException) as e:
+        print(f"newsclf: error: {config_message(e)}", file=sys.stderr)
+        sys.exit(2)
+    finally:
+        os.environ.pop("HYDRA_FULL_ERROR", None)

@@ -5,6 +5,7 @@ Each reads like a table of contents; everything below receives plain Python valu
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import random
@@ -20,11 +21,20 @@ from newsclf.data.inputs import InputSpec, columns_to_records
 from newsclf.data.readers import read_records
 from newsclf.data.sources import Source, resolve_data_root
 from newsclf.errors import NewsclfError
-from newsclf.evaluation.calibration import brier_score, expected_calibration_error, fit_temperature
+from newsclf.evaluation.calibration import (
+    brier_score,
+    expected_calibration_error,
+    fit_temperature,
+    nll,
+    reliability_bins,
+    uncalibrated,
+)
 from newsclf.evaluation.metrics import classification_metrics, prefixed
+from newsclf.evaluation.plots import write_split_plots
 from newsclf.evaluation.report import markdown_report
 from newsclf.inference.predictor import Predictor
-from newsclf.utils import atomic_path, fingerprint_texts, seed_everything, write_json_atomic, write_text_atomic
+from newsclf.utils import (atomic_path, check_parent_dir, fingerprint_texts, seed_everything, write_json_atomic,
+                           write_text_atomic)
 
 log = logging.getLogger("newsclf")
 ALLOWED_TARGETS = ("newsclf.data.sources.", "newsclf.models.")
@@ -36,8 +46,10 @@ def instantiate(node: DictConfig | dict, **kwargs):
     from hydra.utils import instantiate as hydra_instantiate
 
     target = node.get("_target_") if node is not None else None
-    if not isinstance(target, str) or not target.startswith(ALLOWED_TARGETS):
-        raise NewsclfError(f"config _target_ {target!r} is not allowed; expected a class under {ALLOWED_TARGETS}")
+    for found in [target, *_nested_targets(node)]:  # Hydra instantiates nested _target_ nodes too
+        if not _allowed_class(found):
+            raise NewsclfError(f"config _target_ {found!r} is not allowed; expected a newsclf class under "
+                               f"{ALLOWED_TARGETS}")
     try:
         return hydra_instantiate(node, _convert_="all", **kwargs)
     except Exception as e:
@@ -45,6 +57,33 @@ def instantiate(node: DictConfig | dict, **kwargs):
         if isinstance(cause, NewsclfError):
             raise cause from None
         raise NewsclfError(f"cannot build {target}: {cause}") from None
+
+
+def _allowed_class(target) -> bool:
+    """Only a class *defined* in an allowed module: Hydra resolves dotted paths through attributes, so a prefix
+    check alone would let ``newsclf.data.sources.Path.write_text`` (from a checkpoint's config) write files."""
+    if not isinstance(target, str) or not target.startswith(ALLOWED_TARGETS):
+        return False
+    module_name, _, name = target.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module_name), name, None)
+    except ImportError:
+        return False
+    return isinstance(cls, type) and cls.__module__ == module_name
+
+
+def _nested_targets(node) -> list:
+    """Every ``_target_`` below the top level of a config node (in dicts and lists, at any depth)."""
+    tree = OmegaConf.to_container(node, resolve=False) if isinstance(node, DictConfig) else node
+    found, stack = [], [v for k, v in (tree or {}).items() if k != "_target_"]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            found += [item["_target_"]] if "_target_" in item else []
+            stack += [v for k, v in item.items() if k != "_target_"]
+        elif isinstance(item, list):
+            stack += item
+    return found
 
 
 def run_dir() -> Path:
@@ -71,6 +110,9 @@ def subsample(records: list[dict], limit: int | None, seed: int) -> list[dict]:
 
 
 def load_splits(data_cfg, data_root: str | None, max_train: int | None, max_eval: int | None, seed: int):
+    for knob, value in (("max_train_samples", max_train), ("max_eval_samples", max_eval)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise NewsclfError(f"{knob}: expected a number of examples (>= 0) or null for all, found {value!r}")
     source: Source = instantiate(data_cfg)
     dsd = source.load(resolve_data_root(data_root))
     splits = {}
@@ -84,6 +126,15 @@ def labelled(records: list[dict]) -> bool:
     return bool(records) and all(r.get("label") is not None for r in records)
 
 
+def check_split_labels(splits: dict[str, list[dict]], labels: list[str]) -> None:
+    """A dev / test label the model cannot predict would break scoring after training: refuse it up front."""
+    for name, records in splits.items():
+        for rec in records:
+            if rec.get("label") is not None and rec["label"] not in labels:
+                raise NewsclfError(f"{name} split, id {rec.get('id')!r}: label {rec['label']!r} is not among the "
+                                   f"labels {labels} (taken from train or data.labels)")
+
+
 def score_split(model, spec: InputSpec, records: list[dict], labels: list[str], fnc: bool) -> dict:
     """Metrics of ``model`` on labelled records, calibration measures included."""
     probs = model.predict_proba(spec.model_inputs(records))
@@ -94,6 +145,13 @@ def score_split(model, spec: InputSpec, records: list[dict], labels: list[str], 
     y = np.array([index[t] for t in y_true])
     metrics["ece"] = expected_calibration_error(probs, y)
     metrics["brier"] = brier_score(probs, y)
+    # the same measures at temperature 1 show what calibration changed (on test too, not only on its dev fit)
+    metrics["temperature"] = float(model.temperature_)
+    raw = uncalibrated(probs, model.temperature_)
+    metrics["ece_uncalibrated"] = expected_calibration_error(raw, y)
+    metrics["brier_uncalibrated"] = brier_score(raw, y)
+    metrics["reliability"] = reliability_bins(probs, y)
+    metrics["reliability_uncalibrated"] = reliability_bins(raw, y)
     return metrics
 
 
@@ -109,10 +167,15 @@ def calibrate(model, spec: InputSpec, dev: list[dict], method: str) -> dict:
     from newsclf.models.base import softmax
 
     before = expected_calibration_error(softmax(logits / model.temperature_), y)
+    nll_before = nll(logits, y, model.temperature_)
     model.temperature_ = fit_temperature(logits, y)
     after = expected_calibration_error(softmax(logits / model.temperature_), y)
-    return {"method": "temperature", "temperature": model.temperature_, "dev_ece_before": before,
-            "dev_ece_after": after}
+    if after > before:  # T minimises NLL, not the binned ECE; they disagree mostly on small dev sets
+        log.warning("calibration: dev ECE rose from %.4f to %.4f at T=%.3g (dev NLL did not rise; %d dev examples)",
+                    before, after, model.temperature_, len(y))
+    # T minimises dev NLL (never worse than T=1); ECE is binned and noisy on a small dev set, so record both
+    return {"method": "temperature", "temperature": model.temperature_, "dev_n": len(y), "dev_ece_before": before,
+            "dev_ece_after": after, "dev_nll_before": nll_before, "dev_nll_after": nll(logits, y, model.temperature_)}
 
 
 # ----------------------------------------------------------------------------------------------- train
@@ -123,6 +186,7 @@ def train(cfg: DictConfig) -> dict:
     spec = input_spec(cfg.task)
     source, dsd, splits = load_splits(cfg.data, cfg.data_root, cfg.max_train_samples, cfg.max_eval_samples, cfg.seed)
     labels = source.label_list(dsd)
+    check_split_labels(splits, labels)
     train_recs, dev_recs = splits["train"], splits.get("dev", [])
     model = instantiate(cfg.model, input_kind=spec.kind)
     started = time.perf_counter()
@@ -137,7 +201,10 @@ def train(cfg: DictConfig) -> dict:
     metrics = {"train_time_s": round(train_time, 3)}
     for name, records in splits.items():
         if name != "train" and labelled(records):
-            metrics.update(prefixed(score_split(model, spec, records, labels, cfg.task.fnc_metric), name))
+            scores = score_split(model, spec, records, labels, cfg.task.fnc_metric)
+            metrics.update(prefixed(scores, name))
+            if name == "dev":  # dev plots beside the checkpoint: cheap, and the leaderboard embeds them
+                write_split_plots(out, scores, labels, f"{cfg.task.name} / dev", prefix="dev_")
     fingerprints = {name: fingerprint_texts([str(r.get(c)) for r in recs for c in source.columns])
                     for name, recs in splits.items()}
     save_checkpoint(out / "checkpoint", model, task={"name": cfg.task.name, "select_metric": cfg.task.select_metric,
@@ -152,8 +219,20 @@ def train(cfg: DictConfig) -> dict:
 
 
 # ----------------------------------------------------------------------------------------------- evaluate
+def _checkpoint_config(path: Path) -> DictConfig:
+    """The run config a checkpoint recorded; a damaged one is a one-line error, not a traceback."""
+    try:
+        cfg = OmegaConf.load(path)
+    except Exception as e:  # missing, not UTF-8, not YAML, not a mapping...
+        raise NewsclfError(f"{path}: not a readable run config ({type(e).__name__})") from None
+    if not isinstance(cfg, DictConfig) or not isinstance(cfg.get("data"), DictConfig) \
+            or not isinstance(cfg.get("seed"), int):
+        raise NewsclfError(f"{path}: expected a run config with 'data' and 'seed', as scripts/train.py writes")
+    return cfg
+
+
 def _records_from_checkpoint_data(ckpt, split: str, data_root: str | None) -> list[dict]:
-    run_cfg = OmegaConf.load(ckpt.path / "config.yaml")
+    run_cfg = _checkpoint_config(ckpt.path / "config.yaml")
     _, _, splits = load_splits(run_cfg.data, data_root or run_cfg.get("data_root"), run_cfg.get("max_train_samples"),
                                run_cfg.get("max_eval_samples"), run_cfg.seed)
     if split not in splits:
@@ -192,33 +271,42 @@ def evaluate(cfg: DictConfig) -> dict:
     metrics = score_split(ckpt.model, ckpt.input_spec, records, ckpt.labels, bool(ckpt.manifest["task"].get("fnc_metric")))
     flat = prefixed(metrics, name)
     write_json_atomic(out / "metrics.json", flat)
-    write_text_atomic(out / "report.md", markdown_report(metrics, ckpt.labels, f"{ckpt.task} / {name} / {ckpt.path}"))
-    print(f"metrics: {out / 'metrics.json'}\nreport:  {out / 'report.md'}")
+    plots = write_split_plots(out, metrics, ckpt.labels, f"{ckpt.task} / {name}")
+    write_text_atomic(out / "report.md", markdown_report(metrics, ckpt.labels, f"{ckpt.task} / {name} / {ckpt.path}",
+                                                         images=[p.name for p in plots]))
+    print(f"metrics: {out / 'metrics.json'}\nreport:  {out / 'report.md'}\nplots:   {', '.join(map(str, plots))}")
     return flat
 
 
 # ----------------------------------------------------------------------------------------------- predict
 def predict(cfg: DictConfig) -> int:
     """Stream records from ``input`` through the checkpoint to JSONL at ``output`` (``-`` = stdout)."""
-    predictor = Predictor.from_checkpoint(cfg.checkpoint, top_k=cfg.get("top_k"))
-    records = read_records(cfg.input, kind=predictor.input_kind)
-    stream = (
-        {k: v for k, v in rec.items() if not k.startswith("_")}
-        for rec in records
-    )
-    if str(cfg.output) == "-":
-        n = _write_jsonl(predictor.predict_stream(stream, cfg.batch_size), sys.stdout)
+    to_file = str(cfg.output) != "-"
+    if to_file:
+        check_parent_dir(cfg.output)  # fail before the (slow) model load
+    predictor = Predictor.from_checkpoint(cfg.checkpoint, top_k=cfg.get("top_k"), runtime=cfg.get("runtime", "native"),
+                                          onnx_model=cfg.get("onnx_model"), threads=cfg.get("threads"),
+                                          batch_size=cfg.get("batch_size"))
+    preds = predictor.predict_stream(read_records(cfg.input, kind=predictor.input_kind), window=cfg.get("window"))
+    if not to_file:
+        n = _write_jsonl(preds, sys.stdout)
         sys.stdout.flush()
         return n
     with atomic_path(cfg.output) as tmp, open(tmp, "w", encoding="utf-8") as f:
-        n = _write_jsonl(predictor.predict_stream(stream, cfg.batch_size), f)
+        n = _write_jsonl(preds, f, progress=bool(cfg.get("progress", True)))
     print(f"predictions: {cfg.output} ({n} documents)", file=sys.stderr)
     return n
 
 
-def _write_jsonl(records, f) -> int:
+def _write_jsonl(records, f, progress: bool = False) -> int:
+    """One JSON object a line; with ``progress``, a tqdm bar (documents, documents/s) on stderr."""
+    encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+    if progress:
+        from tqdm import tqdm
+
+        records = tqdm(records, desc="predict", unit=" docs", file=sys.stderr, mininterval=1.0)
     n = 0
     for rec in records:
-        f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        f.write(encode(rec) + "\n")
         n += 1
     return n

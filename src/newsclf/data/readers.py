@@ -89,7 +89,8 @@ def _iter_jsonl(stream: io.BufferedIOBase, name: str, norm: _Normalizer) -> Iter
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as e:
-            raise NewsclfError(f"{where}: invalid JSON ({e.msg} at column {e.colno})") from None
+            msg = e.msg.removesuffix(" at")  # json says 'Invalid control character at'
+            raise NewsclfError(f"{where}: invalid JSON ({msg} at column {e.colno})") from None
         if not isinstance(obj, dict):
             raise NewsclfError(f"{where}: expected a JSON object, found {type(obj).__name__}")
         yield norm(obj, where)
@@ -112,16 +113,33 @@ def _iter_csv(stream: io.BufferedIOBase, name: str, norm: _Normalizer) -> Iterat
             if None in raw:
                 raise NewsclfError(f"{name}:{reader.line_num}: more fields than the header has")
             yield norm(raw, f"{name}:{reader.line_num}")
-    except UnicodeDecodeError as e:
-        raise NewsclfError(f"{name}: not valid UTF-8 (byte {e.start} of a read block); re-encode as UTF-8") from None
+    except UnicodeDecodeError:
+        raise NewsclfError(f"{name}:{_bad_utf8_line(name)}; re-encode the file as UTF-8") from None
     except csv.Error as e:
         raise NewsclfError(f"{name}: malformed CSV ({e})") from None
     except ValueError as e:  # NUL bytes surface here in older Pythons
         raise NewsclfError(f"{name}: malformed CSV ({e})") from None
 
 
+def _bad_utf8_line(name: str) -> str:
+    """'LINE: not valid UTF-8 (byte N)' for the first bad line of a file: the CSV decoder only knows its block."""
+    try:
+        with open(name, "rb") as f:
+            for n, raw in enumerate(f, start=1):
+                try:
+                    raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    return f"{n}: not valid UTF-8 (byte {e.start})"
+    except OSError:
+        pass
+    return " not valid UTF-8"
+
+
 def _iter_txt(stream: io.BufferedIOBase, name: str, norm: _Normalizer) -> Iterator[dict]:
     data = stream.read(norm.max_chars * 4 + 1)
+    if len(data) > norm.max_chars * 4:  # 4 bytes is the longest UTF-8 character: too long whatever it holds
+        raise NewsclfError(f"{name}: larger than {norm.max_chars * 4:,} bytes; a document may have at most "
+                           f"{norm.max_chars:,} characters (is the file broken?)")
     try:
         content = data.decode("utf-8")
     except UnicodeDecodeError as e:

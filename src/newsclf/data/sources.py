@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -16,8 +17,10 @@ import datasets
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from newsclf.data.markers import has_footer
+from newsclf.data import dedup
+from newsclf.data.markers import has_footer, wire_credit
 from newsclf.data.readers import read_records
+from newsclf.data.text import join_title, repair_feed_residue
 from newsclf.errors import NewsclfError
 
 DATA_ROOT_ENV = "NEWSCLF_DATA_ROOT"
@@ -179,38 +182,73 @@ NDTV_TIME_FORMAT = "%a %b %d %H:%M:%S %z %Y"  # 'Tue Oct 05 23:30:00 +0000 2021'
 
 
 class NdtvSyndication(Source):
-    """NDTV syndication: label = NDTV's syndication footer present; split by time (oldest days train)."""
+    """NDTV syndication: label = NDTV's syndication footer present; split by time (oldest days train).
+
+    One article is one row: copies under other URL spellings (``ndtv.com`` vs ``www.ndtv.com``, a tweet link
+    pasted after it) are merged and dated by their first tweet. Then near-duplicate copies of a story (shingle
+    Jaccard >= ``near_dup_threshold``, see :mod:`newsclf.data.dedup`) are dropped from the earlier split, so
+    no story sits on both sides. ``weak_labels: ag_news`` adds AG News rows (wire credit vs none, see
+    :class:`AgNewsWire`) to train only; dev and test stay pure NDTV.
+    """
 
     columns = ("id", "title", "text", "label", "time", "url", "section")
     labels = ("not_syndicated", "syndicated")
+    SPLITS = ("train", "dev", "test")  # oldest to newest
 
     def __init__(self, dir: str = "ndtv_syndication", file: str = "ndtv_articles.csv", dev_days: int = 1,
-                 test_days: int = 2):
+                 test_days: int = 2, near_dup_threshold: float | None = None, shingle_size: int = 5,
+                 weak_labels: str | None = None, weak_max_rows: int | None = None, weak_seed: int = 13):
         self.dir, self.file, self.dev_days, self.test_days = dir, file, dev_days, test_days
+        self.near_dup_threshold, self.shingle_size = near_dup_threshold, shingle_size
+        if weak_labels not in (None, "none", "ag_news"):
+            raise NewsclfError(f"data.weak_labels: expected null or 'ag_news', found {weak_labels!r}")
+        self.weak_labels = None if weak_labels == "none" else weak_labels
+        self.weak_max_rows, self.weak_seed = weak_max_rows, weak_seed
+        self.purged_: list[str] = []  # ids of near-duplicate copies dropped by the last load()
+
+    @staticmethod
+    def article_key(url: str) -> str:
+        """One key per article: host without ``www.``, path without query; NDTV's numeric article id wins."""
+        first = url.strip().split()[0].rstrip(",") if url.strip() else ""
+        bare = re.sub(r"^https?://(?:www\.)?", "", first).split("?")[0].split("#")[0].rstrip("/")
+        m = re.search(r"-(\d{5,})$", bare)
+        return f"{bare.split('/')[0]}#{m.group(1)}" if m else bare
 
     def read_articles(self, root: Path) -> list[dict]:
         path = _need(root / self.dir / self.file, "get the NDTV articles CSV (see its PROVENANCE.md)")
-        rows, seen = [], set()
+        rows: dict[str, dict] = {}
         with open(path, encoding="utf-8", newline="") as f:
             reader = csv.DictReader(f)
             missing = {"time", "url", "title", "content"} - set(reader.fieldnames or [])
             if missing:
                 raise NewsclfError(f"{path}: missing column(s) {sorted(missing)}")
             for n, r in enumerate(reader):
-                url, content = r["url"].strip(), r["content"] or ""
-                if url in seen or not content.strip():  # de-duplicate by URL; drop empty bodies
+                content = r["content"] or ""
+                if not content.strip():  # drop empty bodies
                     continue
-                seen.add(url)
                 try:
-                    when = datetime.strptime(r["time"].strip(), NDTV_TIME_FORMAT)
+                    when = datetime.strptime(r["time"].strip(), NDTV_TIME_FORMAT).isoformat()
                 except ValueError:
                     raise NewsclfError(f"{path}: row {n + 2}: time {r['time']!r} is not like "
                                        "'Tue Oct 05 23:30:00 +0000 2021'") from None
+                key = self.article_key(r["url"])
+                if key in rows:  # the same article again: keep the first row, date it by its first tweet
+                    rows[key]["time"] = min(rows[key]["time"], when)
+                    continue
+                url = r["url"].strip().split()[0].rstrip(",")
                 parts = url.split("/")
-                rows.append({"id": r.get("") or str(n), "title": r["title"], "text": content,
+                rows[key] = {"id": r.get("") or str(n), "title": r["title"], "text": content,
                              "label": "syndicated" if has_footer(content) else "not_syndicated",
-                             "time": when.isoformat(), "url": url, "section": parts[3] if len(parts) > 4 else ""})
-        return rows
+                             "time": when, "url": url, "section": parts[3] if len(parts) > 4 else ""}
+        return list(rows.values())
+
+    def _purge_near_duplicates(self, split: dict[str, list[dict]]) -> dict[str, list[dict]]:
+        rows = [r for s in self.SPLITS for r in split[s]]
+        owner = [s for s in self.SPLITS for _ in split[s]]
+        groups = dedup.near_duplicate_groups([r["text"] for r in rows], self.near_dup_threshold, self.shingle_size)
+        keep = dedup.purge_cross_split(owner, groups, self.SPLITS)
+        self.purged_ = [r["id"] for r, k in zip(rows, keep, strict=True) if not k]
+        return {s: [r for r, o, k in zip(rows, owner, keep, strict=True) if o == s and k] for s in self.SPLITS}
 
     def load(self, root: Path) -> datasets.DatasetDict:
         rows = sorted(self.read_articles(root), key=lambda r: (r["time"], r["url"]))
@@ -220,11 +258,56 @@ class NdtvSyndication(Source):
                                f"= {self.dev_days + self.test_days}")
         test_days = set(days[len(days) - self.test_days:])
         dev_days = set(days[len(days) - self.test_days - self.dev_days:len(days) - self.test_days])
-        split = {"train": [], "dev": [], "test": []}
+        split: dict[str, list[dict]] = {"train": [], "dev": [], "test": []}
         for r in rows:
             day = r["time"][:10]
             split["test" if day in test_days else "dev" if day in dev_days else "train"].append(r)
+        if self.near_dup_threshold:
+            split = self._purge_near_duplicates(split)
+        if self.weak_labels == "ag_news":
+            weak = AgNewsWire().rows(root, max_rows=self.weak_max_rows, seed=self.weak_seed)
+            split["train"] = split["train"] + [{**r, "time": "", "url": "", "section": "ag_news"} for r in weak]
         return datasets.DatasetDict({s: _to_dataset(v, self.columns) for s, v in split.items()})
+
+
+class AgNewsWire(Source):
+    """AG News as weakly labelled syndication data: a wire credit (Reuters, AP, AFP, ...) = ``syndicated``,
+    no credit = ``not_syndicated``; rows that credit only a publisher (USATODAY.com, ...) are dropped.
+
+    Credits stay in the raw text, like NDTV's footers: the syndication task's ``InputSpec`` removes them (and
+    the feed residue that correlates with the source) before any model sees the text. ``load`` gives a
+    stratified train/dev/test split; :class:`NdtvSyndication` uses :meth:`rows` as extra training data.
+    """
+
+    labels = ("not_syndicated", "syndicated")
+
+    def __init__(self, dir: str = "ag_news", files: tuple[str, ...] = ("train_partial_first2000.csv", "test.csv"),
+                 dev_fraction: float = 0.1, test_fraction: float = 0.2, split_seed: int = 13):
+        self.dir, self.files = dir, tuple(files)
+        self.dev_fraction, self.test_fraction, self.split_seed = dev_fraction, test_fraction, split_seed
+
+    def rows(self, root: Path, max_rows: int | None = None, seed: int = 13) -> list[dict]:
+        """Labelled rows; with ``max_rows``, a seeded subset with as many wire rows as non-wire rows."""
+        out = []
+        for name in self.files:
+            for r in AgNews(dir=self.dir)._read(root / self.dir / name):
+                credit = wire_credit(join_title(repair_feed_residue(r["title"]), repair_feed_residue(r["text"])))
+                if credit != "publisher":
+                    out.append({**r, "label": "syndicated" if credit == "wire" else "not_syndicated"})
+        if max_rows and max_rows < len(out):
+            rng = np.random.default_rng(seed)
+            picked = []
+            for label in self.labels:
+                idx = [i for i, r in enumerate(out) if r["label"] == label]
+                picked += rng.choice(idx, size=min(len(idx), max_rows // 2), replace=False).tolist()
+            out = [out[i] for i in sorted(picked)]
+        return out
+
+    def load(self, root: Path) -> datasets.DatasetDict:
+        rest, test = stratified_split(self.rows(root), self.test_fraction, self.split_seed)
+        train, dev = stratified_split(rest, self.dev_fraction / (1 - self.test_fraction), self.split_seed)
+        return datasets.DatasetDict({s: _to_dataset(r, self.columns)
+                                     for s, r in (("train", train), ("dev", dev), ("test", test))})
 
 
 class LocalFiles(Source):

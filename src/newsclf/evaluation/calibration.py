@@ -21,6 +21,16 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     return t if nll(logits, y, t) <= nll(logits, y, 1.0) else 1.0
 
 
+def uncalibrated(probs: np.ndarray, temperature: float) -> np.ndarray:
+    """softmax(logits) recovered from softmax(logits / T): log p = logits / T - c, so softmax(T log p) = softmax(logits).
+
+    Lets evaluation report temperature-1 measures without a second forward pass (costly for a transformer).
+    """
+    if temperature == 1.0:
+        return probs
+    return softmax(temperature * np.log(np.clip(probs, 1e-300, None)))
+
+
 def expected_calibration_error(probs: np.ndarray, y: np.ndarray, n_bins: int = 15) -> float:
     """ECE over ``n_bins`` equal-width confidence bins (top-label)."""
     conf = probs.max(axis=1)

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 
-def markdown_report(metrics: dict, labels: Sequence[str], title: str) -> str:
+def markdown_report(metrics: dict, labels: Sequence[str], title: str, images: Sequence[str] = ()) -> str:
+    """``images``: PNG file names beside the report (confusion matrix, reliability diagram) to link at the end."""
     lines = [f"# {title}", "", f"- examples: {metrics['n']}", f"- accuracy: {metrics['accuracy']:.4f}",
              f"- macro-F1: {metrics['macro_f1']:.4f}"]
+    for key, name in (("ece", "ECE (15 bins)"), ("brier", "Brier score")):
+        if key in metrics:
+            raw = metrics.get(f"{key}_uncalibrated")
+            lines.append(f"- {name}: {metrics[key]:.4f}" + (f" (temperature 1: {raw:.4f})" if raw is not None else ""))
     if "fnc_score" in metrics:
         lines += ["", "| system | FNC score |", "|---|---|",
                   f"| this model | {metrics['fnc_score']:.4f} |",
                   f"| all `unrelated` (same split) | {metrics['fnc_score_all_unrelated']:.4f} |",
                   f"| FNC-1 baseline, published dev score | {metrics['fnc_score_baseline_published']:.4f} |"]
-    for key in ("ece", "brier"):
-        if key in metrics:
-            lines.append(f"- {key}: {metrics[key]:.4f}")
     lines += ["", "| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
     for label in labels:
         lines.append(f"| {label} | {metrics[f'precision/{label}']:.4f} | {metrics[f'recall/{label}']:.4f} | "
@@ -25,4 +28,6 @@ def markdown_report(metrics: dict, labels: Sequence[str], title: str) -> str:
               "| gold \\ pred | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
     for label, row in zip(labels, cm, strict=True):
         lines.append(f"| {label} | " + " | ".join(str(v) for v in row) + " |")
+    if images:
+        lines += [""] + [f"![{Path(name).stem.replace('_', ' ')}]({name})" for name in images]
     return "\n".join(lines) + "\n"

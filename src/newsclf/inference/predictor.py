@@ -1,17 +1,26 @@
-"""Turn input records into prediction records with the checkpoint's own cleaning and labels.
+"""Turn input records into prediction records with the checkpoint's own cleaning, labels and temperature.
 
 Record schema (JSONL, one per input document, in input order)::
 
-    {"id": ..., "label": "Sports", "scores": {"Business": 0.01, ...}, "evidence": [...],
+    {"id": ..., "label": "Sports", "scores": {"Sports": 0.97, "World": 0.02, ...}, "evidence": [...],
      "model": "tfidf.v1", "checkpoint": "<fingerprint>"}
 
-``id`` is present when the input had one; ``evidence`` only for checkpoints whose task strips syndication
-markers (the markers found in the raw input; ``scores`` come from the marker-free text).
+``id`` is present when the input had one; ``scores`` holds the calibrated probabilities, most probable first
+(only the ``top_k`` best when asked); ``evidence`` only for checkpoints whose task strips syndication
+markers (the markers found in the raw input; ``scores`` come from the marker-free text); ``runtime`` only
+when an exported ONNX model produced the scores (``onnx`` or ``onnx-int8``). See docs/serving.md.
+
+Streaming: :meth:`Predictor.predict_stream` reads a window of documents, sorts it by length so that each
+model call pads little, predicts it batch by batch and yields the records in input order. Memory is bounded
+by the window, whatever the input size.
 """
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from collections.abc import Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -19,51 +28,129 @@ import numpy as np
 from newsclf.checkpoint import Checkpoint, load_checkpoint
 from newsclf.data.markers import evidence
 from newsclf.data.text import join_title
+from newsclf.errors import NewsclfError
+
+RUNTIMES = ("native", "onnx")
+# documents per model call: a TF-IDF call has a fixed cost worth spreading; a transformer batch pads to its
+# longest member, so it stays small (the model splits it further by its own eval_batch_size)
+DEFAULT_BATCH = {"tfidf": 1024, "transformer": 64}
+WINDOW_BATCHES = 16  # a window (read ahead, length-sorted) holds this many batches
+
+
+def _positive_int(value, name: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise NewsclfError(f"{name}: expected a positive integer or null, found {value!r}")
+    return value
+
+
+def _length(x) -> int:
+    return len(x[0]) + len(x[1]) if isinstance(x, tuple) else len(x)
+
+
+def set_threads(threads: int | None) -> None:
+    """Intra-op threads for torch (when the model uses it); ONNX sessions take theirs at creation."""
+    if threads and "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
 
 
 class Predictor:
-    def __init__(self, checkpoint: Checkpoint, top_k: int | None = None):
+    def __init__(self, checkpoint: Checkpoint, top_k: int | None = None, runtime: str = "native",
+                 onnx_model: str | Path | None = None, threads: int | None = None, batch_size: int | None = None,
+                 fast_tfidf: bool = True):
         self.checkpoint = checkpoint
-        self.model = checkpoint.model
         self.spec = checkpoint.input_spec
         self.labels = checkpoint.labels
-        self.top_k = top_k
+        self.top_k = _positive_int(top_k, "top_k")
+        self.threads = _positive_int(threads, "threads")
+        if runtime not in RUNTIMES:
+            raise NewsclfError(f"runtime: expected one of {RUNTIMES}, found {runtime!r}")
+        self.model = checkpoint.model
+        self.runtime_tag = None
+        if runtime == "onnx":
+            from newsclf.inference.onnx import OnnxClassifier
+
+            self.model = OnnxClassifier.load(checkpoint, onnx_model, threads=self.threads)
+            self.runtime_tag = self.model.runtime_tag
+        elif fast_tfidf:
+            from newsclf.inference.fast_tfidf import accelerate
+
+            accelerate(self.model)
+        set_threads(self.threads)
+        family = str(checkpoint.manifest["model_kind"]).split(".")[0]
+        self.batch_size = _positive_int(batch_size, "batch_size") or DEFAULT_BATCH.get(family, 64)
+        self._static = {"model": checkpoint.manifest["model_kind"], "checkpoint": checkpoint.fingerprint}
+        if self.runtime_tag:
+            self._static["runtime"] = self.runtime_tag
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, top_k: int | None = None) -> Predictor:
-        return cls(load_checkpoint(path), top_k=top_k)
+    def from_checkpoint(cls, path: str | Path, **kwargs) -> Predictor:
+        return cls(load_checkpoint(path), **kwargs)
 
     @property
     def input_kind(self) -> str:
         return self.spec.kind
 
-    def predict_proba(self, records: list[dict]) -> np.ndarray:
-        return self.model.predict_proba(self.spec.model_inputs(records))
+    def describe(self) -> dict:
+        """What answers: model kind, checkpoint fingerprint, task, labels (``GET /health``)."""
+        return {**self._static, "task": self.checkpoint.task, "input": self.spec.kind, "labels": list(self.labels)}
 
-    def _record(self, rec: dict, probs: np.ndarray) -> dict:
-        order = np.argsort(-probs, kind="stable")
-        keep = order if not self.top_k else order[: self.top_k]
-        out: dict = {"id": rec["id"]} if "id" in rec else {}
-        out["label"] = self.labels[int(order[0])]
-        out["scores"] = {self.labels[int(i)]: float(probs[i]) for i in keep}
-        if self.spec.strip_markers:
-            out["evidence"] = evidence(join_title(rec.get("title"), rec.get("text")))
-        out["model"] = self.checkpoint.manifest["model_kind"]
-        out["checkpoint"] = self.checkpoint.fingerprint
+    # -- probabilities ----------------------------------------------------------------------------------------
+    def _inference(self):
+        """``torch.inference_mode`` around a native torch model call (no autograd bookkeeping); else nothing."""
+        torch = sys.modules.get("torch")
+        if torch is None or self.runtime_tag:
+            return contextlib.nullcontext()
+        return torch.inference_mode()
+
+    def predict_proba(self, records: list[dict], batch_size: int | None = None) -> np.ndarray:
+        """Calibrated probabilities (rows follow ``records``), computed over length-sorted batches."""
+        inputs = self.spec.model_inputs(records)
+        probs = np.empty((len(inputs), len(self.labels)), dtype=np.float64)
+        if not inputs:
+            return probs
+        size = batch_size or self.batch_size
+        order = np.argsort(np.fromiter(map(_length, inputs), dtype=np.int64, count=len(inputs)), kind="stable")
+        with self._inference():
+            for start in range(0, len(order), size):
+                idx = order[start:start + size]
+                probs[idx] = self.model.predict_proba([inputs[i] for i in idx])
+        return probs
+
+    # -- records ----------------------------------------------------------------------------------------------
+    def _records(self, records: list[dict], probs: np.ndarray) -> list[dict]:
+        order = np.argsort(-probs, axis=1, kind="stable")
+        if self.top_k:
+            order = order[:, : self.top_k]
+        labels, values, ranks = self.labels, probs.tolist(), order.tolist()
+        out = []
+        for rec, p, rank in zip(records, values, ranks, strict=True):
+            row: dict = {"id": rec["id"]} if "id" in rec else {}
+            row["label"] = labels[rank[0]]
+            row["scores"] = {labels[i]: p[i] for i in rank}
+            if self.spec.strip_markers:
+                row["evidence"] = evidence(join_title(rec.get("title"), rec.get("text")))
+            row.update(self._static)
+            out.append(row)
         return out
 
-    def predict(self, records: list[dict]) -> list[dict]:
+    def predict(self, records: list[dict], batch_size: int | None = None) -> list[dict]:
+        """Prediction records for ``records``, in their order."""
+        records = list(records)
         if not records:
             return []
-        probs = self.predict_proba(records)
-        return [self._record(r, p) for r, p in zip(records, probs, strict=True)]
+        return self._records(records, self.predict_proba(records, batch_size))
 
-    def predict_stream(self, records: Iterable[dict], batch_size: int = 256) -> Iterator[dict]:
-        """Predict an iterable of any length in bounded memory, yielding records in input order."""
-        batch: list[dict] = []
-        for rec in records:
-            batch.append(rec)
-            if len(batch) >= batch_size:
-                yield from self.predict(batch)
-                batch = []
-        yield from self.predict(batch)
+    def predict_stream(self, records: Iterable[dict], batch_size: int | None = None,
+                       window: int | None = None) -> Iterator[dict]:
+        """Predict an iterable of any length in bounded memory, yielding records in input order.
+
+        ``window`` documents (default: 16 batches) are read ahead and sorted by length; memory holds one
+        window of inputs and outputs at a time.
+        """
+        size = _positive_int(batch_size, "batch_size") or self.batch_size
+        window = _positive_int(window, "window") or size * WINDOW_BATCHES
+        it = iter(records)
+        while chunk := list(islice(it, max(window, size))):
+            yield from self.predict(chunk, size)

@@ -1,0 +1,66 @@
+"""FastTfidf (the predictor's TF-IDF transform) gives sklearn's features, on awkward text too."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from newsclf.inference.fast_tfidf import FastTfidf, supported
+
+CORPUS = [
+    "Stocks rallied on Wall Street as oil prices fell; the Dow gained 1.2%.",
+    "The striker scored twice\tin the second half.\nFans cheered  loudly!",
+    "ΟΔΟΣ ΑΘΗΝΩΝ: Σε ΑΣΦΑΛΕΙΑ. İstanbul'da naïve café résumé — “quotes” and 'apostrophes'",
+    "a b c d e single letters x y z and CamelCaseWords with_underscores and digits 2024 3.14",
+    "Scientists at NASA launch a probe; the probe reaches Mars orbit. NASA said the probe works.",
+    "",
+]
+AWKWARD = ["", " ", "\n\n", "a", "İİ", "ΣΣ Σ.", "naïve\u00a0café", "x\u2003y\u2028z", "tab\tsep\rcr", "Stocks  rallied"]
+
+
+def _vectorizers():
+    common = dict(sublinear_tf=True, dtype=np.float32)
+    return [TfidfVectorizer(ngram_range=(1, 2), **common), TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), **common),
+            TfidfVectorizer(ngram_range=(1, 3), sublinear_tf=False, norm="l1"),
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), lowercase=False, use_idf=False)]
+
+
+FITTED = [v.fit(CORPUS) for v in _vectorizers()]
+
+
+def _same(vec, fast, docs):
+    a, b = vec.transform(docs), fast.transform(docs)
+    assert type(a) is type(b) and a.shape == b.shape
+    np.testing.assert_allclose(b.toarray(), a.toarray(), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("vec", FITTED, ids=lambda v: f"{v.analyzer}{v.ngram_range}")
+def test_equals_sklearn_on_corpus_and_awkward_text(vec):
+    fast = FastTfidf(vec)
+    _same(vec, fast, CORPUS + AWKWARD)
+    _same(vec, fast, CORPUS[::-1])  # warm cache, other order
+    assert fast.vocabulary_ is vec.vocabulary_  # everything but transform is the vectorizer's own
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=60), max_size=5))
+def test_equals_sklearn_on_random_unicode(docs):
+    for vec in FITTED[:2]:
+        _same(vec, FastTfidf(vec), docs + CORPUS[:2])
+
+
+def test_word_cache_is_bounded_and_stays_exact():
+    vec = FITTED[1]
+    fast = FastTfidf(vec, cache_words=5)
+    _same(vec, fast, CORPUS)
+    assert len(fast._cache) <= 5
+
+
+def test_unsupported_settings_keep_sklearn():
+    vec = TfidfVectorizer(stop_words=["the"]).fit(CORPUS)
+    assert not supported(vec) and not supported(TfidfVectorizer())  # unfitted
+    with pytest.raises(ValueError):
+        FastTfidf(vec)
