@@ -245,12 +245,13 @@ def day_cv(make_model, records: list[dict], spec, extra: tuple[list, list] | Non
     return f1_score([y[i] for i in idx], [pred[i] for i in idx], labels=LABELS, average="macro")
 
 
-SELECT_GRID = {  # TF-IDF settings (constructor kwargs over configs/model/tfidf.yaml) x weak rows
-    "default (word 1-2 + char 2-5, C=10)": {},
+SELECT_GRID = {  # TF-IDF settings (constructor kwargs over configs/model/tfidf.yaml)
+    "default: word 1-2 + char_wb 2-5, C=10": {},
+    "word 1-2, C=10": {"char_ngram_range": None},
     "word 1-2, C=3": {"char_ngram_range": None, "C": 3.0},
+    "word 1-2, C=1": {"char_ngram_range": None, "C": 1.0},
     "word 1-2, C=3, min_df=2": {"char_ngram_range": None, "C": 3.0, "min_df": 2},
-    "word 1-2 + char 2-5, C=1": {"C": 1.0},
-    "word 1-2 + char 3-5, C=3, min_df=2": {"char_ngram_range": [3, 5], "C": 3.0, "min_df": 2},
+    "word 1-3, C=3": {"char_ngram_range": None, "C": 3.0, "word_ngram_range": [1, 3]},
 }
 
 

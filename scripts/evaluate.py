@@ -8,7 +8,7 @@ Examples:
 import hydra
 from omegaconf import DictConfig
 
-from newsclf.cli import guard
+from newsclf.cli import guard, run
 
 
 @hydra.main(config_path="../configs", config_name="evaluate", version_base="1.3")
@@ -20,4 +20,4 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

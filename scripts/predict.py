@@ -9,7 +9,7 @@ Examples:
 import hydra
 from omegaconf import DictConfig
 
-from newsclf.cli import guard
+from newsclf.cli import guard, run
 
 
 @hydra.main(config_path="../configs", config_name="predict", version_base="1.3")
@@ -21,4 +21,4 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -12,7 +12,7 @@ Examples:
 import hydra
 from omegaconf import DictConfig, ListConfig
 
-from newsclf.cli import guard
+from newsclf.cli import guard, run
 
 
 @hydra.main(config_path="../configs", config_name="report", version_base="1.3")
@@ -26,4 +26,4 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -10,7 +10,7 @@ Examples:
 import hydra
 from omegaconf import DictConfig
 
-from newsclf.cli import guard
+from newsclf.cli import guard, run
 
 
 @hydra.main(config_path="../configs", config_name="config", version_base="1.3")
@@ -24,4 +24,4 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

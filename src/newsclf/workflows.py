@@ -304,7 +304,7 @@ def _write_jsonl(records, f, progress: bool = False) -> int:
     if progress:
         from tqdm import tqdm
 
-        records = tqdm(records, desc="predict", unit=" docs", file=sys.stderr, mininterval=1.0)
+        records = tqdm(records, desc="predict", unit=" docs", file=sys.stderr, mininterval=1.0, disable=None)  # a bar only on a terminal
     n = 0
     for rec in records:
         f.write(encode(rec) + "\n")
