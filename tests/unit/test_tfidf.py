@@ -54,3 +54,9 @@ def test_class_weight_dict_and_errors():
         TfidfClassifier(classifier="svm").fit(X, y)
     with pytest.raises(NewsclfError, match="at least 2"):
         TfidfClassifier().fit(X[:3], ["a"] * 3)
+
+
+@pytest.mark.parametrize("bad_c", [-1, 0, "x", True])
+def test_bad_regularisation_is_a_one_line_error(bad_c):
+    with pytest.raises(NewsclfError, match="model.C: expected a positive number"):
+        TfidfClassifier(C=bad_c).fit(["a b", "c d", "e f", "g h"], ["x", "y", "x", "y"])

@@ -68,6 +68,8 @@ class TfidfClassifier:
     def _linear(self, class_weight):
         """The linear head. ``ridge`` (least squares, alpha = 1 / C) has no probabilities of its own: its scores
         become probabilities through the softmax with a temperature fitted on dev (``calibration``)."""
+        if isinstance(self.C, bool) or not isinstance(self.C, (int, float)) or not self.C > 0:
+            raise NewsclfError(f"model.C: expected a positive number (inverse regularisation), found {self.C!r}")
         if self.classifier == "logistic":
             return LogisticRegression(C=self.C, class_weight=class_weight, max_iter=self.max_iter)
         if self.classifier == "ridge":
