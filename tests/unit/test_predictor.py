@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -121,13 +123,20 @@ def test_stance_pairs_fast_and_plain_tfidf_agree(tmp_path):
         assert a["scores"] == pytest.approx(b["scores"], abs=1e-5)
 
 
-def test_predict_writes_jsonl_with_a_progress_bar_on_files_only(topic, compose_cfg, tmp_path, capsys):
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_predict_writes_jsonl_with_a_progress_bar_on_terminals(topic, compose_cfg, tmp_path, capsys, monkeypatch):
     ckpt, paths = topic
     out = tmp_path / "pred.jsonl"
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
     n = workflows.predict(compose_cfg("predict", [f"checkpoint={ckpt}", f"input={paths['test']}", f"output={out}",
                                                    "top_k=1", "batch_size=4", "window=8"]))
-    err = capsys.readouterr().err
-    assert "predict:" in err and "docs" in err  # tqdm's bar
+    monkeypatch.undo()
+    assert "predict:" in terminal.getvalue() and "docs" in terminal.getvalue()  # tqdm's bar
     preds = _rows(out)
     assert n == len(preds) == len(_rows(paths["test"]))
     assert all(len(p["scores"]) == 1 for p in preds)
