@@ -48,15 +48,26 @@ def guard(fn):
     return wrapper
 
 
-def run(hydra_main) -> None:
+def run(hydra_main, distributed: bool = False) -> None:
     """Call a ``@hydra.main`` function so that Hydra's own config errors are one line and exit 2 as well.
 
     Hydra reports a mistyped override or an unknown group option over several lines plus a hint about
     HYDRA_FULL_ERROR; with that variable set it raises instead, so we set it and print the error ourselves.
     A user who sets HYDRA_FULL_ERROR gets Hydra's full report untouched. Scripts: ``run(main)``.
+    ``distributed=True`` (training) first points every rank of an ``accelerate launch`` / ``torchrun`` job at
+    one run directory (``newsclf.training.distributed.shared_run_argv``).
     """
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
+
+    if distributed:
+        from newsclf.training.distributed import prepare_launch
+
+        try:
+            prepare_launch()
+        except NewsclfError as e:
+            print(f"newsclf: error: {e}", file=sys.stderr)
+            sys.exit(2)
 
     if os.environ.get("HYDRA_FULL_ERROR"):
         return hydra_main()

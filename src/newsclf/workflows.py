@@ -33,8 +33,15 @@ from newsclf.evaluation.metrics import classification_metrics, prefixed
 from newsclf.evaluation.plots import write_split_plots
 from newsclf.evaluation.report import markdown_report
 from newsclf.inference.predictor import Predictor
-from newsclf.utils import (atomic_path, check_parent_dir, fingerprint_texts, seed_everything, write_json_atomic,
-                           write_text_atomic)
+from newsclf.training.distributed import world_size
+from newsclf.utils import (
+    atomic_path,
+    check_parent_dir,
+    fingerprint_texts,
+    seed_everything,
+    write_json_atomic,
+    write_text_atomic,
+)
 
 log = logging.getLogger("newsclf")
 ALLOWED_TARGETS = ("newsclf.data.sources.", "newsclf.models.")
@@ -189,11 +196,16 @@ def train(cfg: DictConfig) -> dict:
     check_split_labels(splits, labels)
     train_recs, dev_recs = splits["train"], splits.get("dev", [])
     model = instantiate(cfg.model, input_kind=spec.kind)
+    if world_size() > 1 and not getattr(model, "distributed", False):
+        raise NewsclfError(f"{type(model).__name__} trains in one process: start it with python, not with "
+                           f"accelerate launch / torchrun ({world_size()} processes)")
     started = time.perf_counter()
     model.fit(spec.model_inputs(train_recs), [r["label"] for r in train_recs],
               X_dev=spec.model_inputs(dev_recs), y_dev=[r["label"] for r in dev_recs], seed=cfg.seed, run_dir=out,
               resume=cfg.get("resume"))
     train_time = time.perf_counter() - started
+    if not getattr(model, "is_main_process_", True):  # data-parallel ranks > 0: rank 0 evaluates and writes
+        return {}
     if list(model.labels_) != labels:
         raise NewsclfError(f"training labels {model.labels_} differ from the data set's labels {labels}: "
                            "a label has no training example")

@@ -14,7 +14,7 @@ import pytest
 
 from newsclf import workflows
 from newsclf.data.markers import MARKERS
-from tests.conftest import SEED_ARTICLE, ROOT
+from tests.conftest import ROOT, SEED_ARTICLE
 
 pytestmark = pytest.mark.realdata
 FLOORS = {

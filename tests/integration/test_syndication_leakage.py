@@ -213,3 +213,31 @@ def test_marker_injection_on_real_ndtv_texts(ndtv):
             assert np.array_equal(model.predict_proba(spec.model_inputs(variant)), ref), rule.name
             n += 1
     assert n >= 2 * len(INJECTED)
+
+
+# --------------------------------------------------------------------------------------------- sections
+def _report_module():
+    import importlib.util
+
+    from tests.conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("syndication_report", ROOT / "benchmarks" / "syndication_report.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_section_balanced_score_gives_a_section_detector_nothing():
+    """World-news is mostly wire copy on NDTV: predicting the label from the section looks good overall but
+    scores chance level once every (section, label) cell weighs the same."""
+    sections = ["world-news"] * 10 + ["india-news"] * 10 + ["cities"] * 4
+    y_true = (["syndicated"] * 9 + ["not_syndicated"] + ["syndicated"] * 2 + ["not_syndicated"] * 8
+              + ["not_syndicated"] * 4)
+    by_section = ["syndicated" if s == "world-news" else "not_syndicated" for s in sections]
+    result = _report_module().scores(y_true, by_section, sections)
+    assert result["macro_f1"] > 0.85
+    assert result["sections"]["balanced"]["sections"] == ["india-news", "world-news"]
+    assert result["sections"]["balanced"]["macro_f1"] == pytest.approx(0.5)
+    assert result["sections"]["world-news"]["syndicated_share"] == pytest.approx(0.9)
+    perfect = _report_module().scores(y_true, y_true, sections)["sections"]["balanced"]["macro_f1"]
+    assert perfect == pytest.approx(1.0)

@@ -48,9 +48,9 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 """
 
 
-def interrupted_run(env, run, signum: int) -> subprocess.CompletedProcess:
+def interrupted_run(env, run, signum: int, *extra: str) -> subprocess.CompletedProcess:
     args = [sys.executable, "-c", CHILD, str(KILL_AT), str(int(signum)), str(SCRIPTS / "train.py"),
-            *transformer_args(env, run)]
+            *transformer_args(env, run, *extra)]
     return subprocess.run(args, capture_output=True, text=True, timeout=600, check=False,
                           env={**os.environ, "HF_HUB_OFFLINE": "1"})
 
@@ -61,8 +61,8 @@ def saved_step(run) -> int:
     return load_part(save, "trainer")["position"]["step"]
 
 
-def resume(env, run) -> None:
-    outcome = run_inprocess(Call("train", transformer_args(env, run, f"resume={run}"), []))
+def resume(env, run, how: str | None = None) -> None:
+    outcome = run_inprocess(Call("train", transformer_args(env, run, f"resume={how or run}"), []))
     assert outcome.rc == 0, outcome.stderr
     assert f"resumed from {run}" in outcome.stderr
 
@@ -72,13 +72,15 @@ def assert_same_as_uninterrupted(run, full) -> None:
     assert payload_hashes(run)["model.safetensors"] == payload_hashes(full)["model.safetensors"]
 
 
-def test_sigkill_mid_epoch_then_resume_gives_the_uninterrupted_metrics(env, transformer_run, tmp_path):
+def test_sigkill_mid_epoch_then_the_same_command_auto_resumes(env, transformer_run, tmp_path):
+    """A cluster job killed without warning and requeued: the identical command line (``resume=auto``, as the
+    SLURM presets set) starts fresh the first time and continues from the last save the second time."""
     run = tmp_path / "killed"
-    proc = interrupted_run(env, run, signal.SIGKILL)
+    proc = interrupted_run(env, run, signal.SIGKILL, "resume=auto")
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     assert not (run / "checkpoint").exists() and not (run / "metrics.json").exists()
     assert saved_step(run) == 4  # the last periodic save before the kill
-    resume(env, run)
+    resume(env, run, "auto")
     assert_same_as_uninterrupted(run, transformer_run)
 
 

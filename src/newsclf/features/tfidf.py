@@ -118,7 +118,7 @@ class PairFeatures(BaseEstimator, TransformerMixin):
         self.bm25_b = bm25_b
 
     def fit(self, X, y=None):
-        headlines, bodies = zip(*X) if len(X) else ((), ())
+        headlines, bodies = zip(*X, strict=True) if len(X) else ((), ())
         texts = sorted(set(headlines)) + sorted(set(bodies))  # each unique text once: bodies repeat a lot
         self.text_ = TextFeatures(self.word_ngram_range, self.char_ngram_range, self.min_df, self.max_df,
                                   self.max_features, self.sublinear_tf).fit(texts)

@@ -73,13 +73,14 @@ class TransformerClassifier:
     """A pretrained encoder fine-tuned with a classification head. ``predict_proba`` columns follow ``labels_``."""
 
     kind = "transformer.v1"
+    distributed = True  # trains under accelerate launch / torchrun (DDP)
 
     def __init__(self, pretrained="minilm", max_length=128, truncation="head_tail", head_fraction=0.25, epochs=4,
                  batch_size=16, grad_accum_steps=1, learning_rate=5e-5, weight_decay=0.01, warmup_ratio=0.1,
                  max_grad_norm=1.0, group_by_length=True, class_weight=None, early_stopping_patience=2,
                  select_metric="macro_f1", eval_batch_size=64, device="auto", mixed_precision="auto",
                  save_every_steps=200, log_every_steps=20, progress=True, num_threads=None, max_train_samples=None,
-                 input_kind="text"):
+                 dropout=None, input_kind="text"):
         self.pretrained = pretrained
         self.max_length = max_length
         self.truncation = truncation
@@ -103,13 +104,15 @@ class TransformerClassifier:
         self.progress = progress
         self.num_threads = num_threads
         self.max_train_samples = max_train_samples
+        self.dropout = dropout
         self.input_kind = input_kind
         self.temperature_ = 1.0
 
     _PARAMS = ("pretrained", "max_length", "truncation", "head_fraction", "epochs", "batch_size", "grad_accum_steps",
                "learning_rate", "weight_decay", "warmup_ratio", "max_grad_norm", "group_by_length", "class_weight",
                "early_stopping_patience", "select_metric", "eval_batch_size", "device", "mixed_precision",
-               "save_every_steps", "log_every_steps", "progress", "num_threads", "max_train_samples", "input_kind")
+               "save_every_steps", "log_every_steps", "progress", "num_threads", "max_train_samples", "dropout",
+               "input_kind")
 
     def get_params(self) -> dict:
         return {k: getattr(self, k) for k in self._PARAMS}
@@ -175,13 +178,13 @@ class TransformerClassifier:
             torch.set_num_threads(int(self.num_threads))
         seed_everything(seed)
         self.tokenizer_, model = load_pretrained(self.pretrained, self.labels_)
+        if self.dropout is not None:
+            _set_dropout(model, self.dropout)
         train, dev = self._split(X, y), self._dev_split(X_dev, y_dev)
         acc = make_accelerator(self.device, self.mixed_precision)
-        if acc.num_processes > 1:  # every rank would train on every batch and write the same state files
-            raise NewsclfError("multi-process (accelerate launch) training is not supported yet; run one process")
         cfg = self._loop_config(seed)
         optimizer = make_optimizer(model, self.learning_rate, self.weight_decay)
-        tuner_steps = _total_steps(cfg, len(X))
+        tuner_steps = _total_steps(cfg, len(X), acc.num_processes)
         scheduler = warmup_linear(optimizer, round(self.warmup_ratio * tuner_steps), tuner_steps)
         model, optimizer, scheduler = acc.prepare(model, optimizer, scheduler)
         tuner = FineTuner(acc, model, optimizer, scheduler, train, dev, self._scorer(), cfg, weights=weights,
@@ -195,7 +198,10 @@ class TransformerClassifier:
         if tuner.best_dev_logits is not None:  # the kept weights' dev logits: calibration and scoring reuse them
             self._cache[_key(X_dev)] = tuner.best_dev_logits
         self.training_ = {"history": tuner.pos.history, "best_epoch": tuner.pos.best_epoch,
-                          "best_dev_metric": tuner.pos.best_metric, "steps": tuner.pos.step}
+                          "best_dev_metric": tuner.pos.best_metric, "steps": tuner.pos.step,
+                          "world_size": acc.num_processes,
+                          "effective_batch_size": self.batch_size * self.grad_accum_steps * acc.num_processes}
+        self.is_main_process_ = acc.is_main_process  # the workflow lets rank 0 alone evaluate and write
         return self
 
     def _loop_config(self, seed: int):
@@ -278,6 +284,17 @@ class TransformerClassifier:
         return model
 
 
+def _set_dropout(model, p) -> None:
+    """Every dropout layer's probability (``model.dropout``; null keeps the pretrained config's values)."""
+    import torch
+
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
+        raise NewsclfError(f"model.dropout: expected a probability in [0, 1) or null, found {p!r}")
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = float(p)
+
+
 def _subsample(X: list, y: list, limit, seed: int) -> tuple[list, list]:
     """A seeded subset of at most ``limit`` training examples, in their original order (CPU-budget knob)."""
     if not limit or int(limit) >= len(X):
@@ -290,10 +307,10 @@ def _key(X) -> str:
     return fingerprint_texts([repr(x) for x in X])
 
 
-def _total_steps(cfg, n: int) -> int:
+def _total_steps(cfg, n: int, world: int = 1) -> int:
     from newsclf.training.batching import steps_per_epoch
 
-    return cfg.epochs * steps_per_epoch(n, cfg.batch_size, cfg.grad_accum_steps, cfg.group_by_length)
+    return cfg.epochs * steps_per_epoch(n, cfg.batch_size, cfg.grad_accum_steps * world, cfg.group_by_length)
 
 
 def _inference_dtype(device, mixed_precision: str):

@@ -5,4 +5,5 @@
 ``state``     resumable training state (model, optimizer, scheduler, RNG, position) as safetensors + JSON
 ``loop``      the epoch loop through HF Accelerate: accumulation, evaluation, early stopping, signals
 ``logs``      JSONL metrics log, optional TensorBoard, tqdm progress bar
+``distributed`` the collectives of data-parallel training (accelerate launch / torchrun) and the shared run dir
 """

@@ -42,6 +42,7 @@ class RunLog:
 
     def write(self, record: dict) -> None:
         if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.path, "a", encoding="utf-8") as f:
                 f.write(json.dumps(record) + "\n")
         if self.writer is not None:

@@ -5,6 +5,12 @@ Gradient accumulation is explicit: each optimizer step is a *group* of micro-bat
 (``batching.epoch_groups``), and every micro-batch loss is divided by the weight total of its whole group.
 The accumulated gradient is then exactly that of one big batch, the epoch's last short group included (the
 ``step % n == 0`` off-by-one of transformers #15801 cannot happen, and no group straddles two epochs).
+
+Data parallel (``accelerate launch`` / ``torchrun``, N processes): a group holds ``grad_accum_steps * N``
+micro-batches and rank *r* runs micro-batches ``r, r + N, ...`` of it. Every rank plans the same groups (the plan
+is a pure function of seed and epoch), normalises by the whole group's weight, and scales its loss by N because
+DDP averages gradients over ranks: the update equals one process with ``grad_accum_steps * N``, up to float
+summation order and dropout draws. Dev logits are computed on strided shards and gathered; rank 0 alone writes.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import torch
 
 from newsclf.errors import NewsclfError
 from newsclf.training.batching import collate, epoch_groups, inference_batches, steps_per_epoch
+from newsclf.training.distributed import gather_objects, gather_rows, max_over_ranks, shard, sum_over_ranks
 from newsclf.training.logs import RunLog, progress_bar
 from newsclf.training.optim import example_weights, weighted_loss_sum
 from newsclf.training.state import STATE_DIR, find_save, load_part, rng_state, save_state, set_rng_state
@@ -73,7 +80,7 @@ class Split:
 
 def make_accelerator(device: str = "auto", mixed_precision: str = "auto"):
     """An Accelerator on CUDA when present (``auto``) with bf16 (fp16 on pre-Ampere GPUs); fp32 on CPU."""
-    from accelerate import Accelerator
+    from accelerate import Accelerator, DataLoaderConfiguration
     from accelerate.state import AcceleratorState
 
     if device not in ("auto", "cpu", "cuda"):
@@ -88,7 +95,10 @@ def make_accelerator(device: str = "auto", mixed_precision: str = "auto"):
     # Accelerate keeps one process-wide state; a second model with other settings in the same process
     # (tests, notebooks) must start from a clean one. The distributed part (PartialState) is kept.
     AcceleratorState._reset_state()
-    return Accelerator(cpu=cpu, mixed_precision=mixed_precision)
+    # Our steps are global (one step = one group of micro-batches over all ranks), so the scheduler must step once
+    # per optimizer step; without split_batches Accelerate steps it once per process (N times too fast under DDP).
+    return Accelerator(cpu=cpu, mixed_precision=mixed_precision,
+                       dataloader_config=DataLoaderConfiguration(split_batches=True))
 
 
 def autocast(device: torch.device, dtype: torch.dtype | None):
@@ -119,22 +129,29 @@ class FineTuner:
         self.train, self.dev, self.score, self.cfg = train, dev, score, cfg
         self.weights, self.pad_id, self.with_types = weights, pad_id, with_types
         self.run_dir, self.signature, self.callbacks = run_dir, signature, list(callbacks)
+        self.world, self.rank = accelerator.num_processes, accelerator.process_index
+        self.main = accelerator.is_main_process
         self.pos = Position()
         self.best: dict | None = None
         self.best_dev_logits: np.ndarray | None = None  # dev logits of the best weights (not saved in state)
         self._best_dirty = False
         self._signal: int | None = None
         self._lengths = train.lengths
-        self.total_steps = cfg.epochs * steps_per_epoch(len(self._lengths), cfg.batch_size, cfg.grad_accum_steps,
+        self.accum = cfg.grad_accum_steps * self.world  # micro-batches per optimizer step, all ranks together
+        self.total_steps = cfg.epochs * steps_per_epoch(len(self._lengths), cfg.batch_size, self.accum,
                                                         cfg.group_by_length)
         self.pad_multiple = 8 if accelerator.device.type == "cuda" else None  # tensor cores like multiples of 8
-        self.log = RunLog(run_dir)
+        self.log = RunLog(run_dir if self.main else None)  # only rank 0 writes
 
     # ------------------------------------------------------------------------------------- the loop
     def run(self, resume: Path | None = None) -> None:
         if resume is not None:
             self.restore(resume)
-        bar = progress_bar(self.total_steps, self.pos.step, self.cfg.progress)
+        bar = progress_bar(self.total_steps, self.pos.step, self.cfg.progress and self.main)
+        if self.pos.step == 0:
+            self.log.write({"event": "start", "step": 0, "world_size": self.world,
+                            "per_device_batch_size": self.cfg.batch_size, "grad_accum_steps": self.cfg.grad_accum_steps,
+                            "effective_batch_size": self.cfg.batch_size * self.accum, "total_steps": self.total_steps})
         try:
             with self._catch_signals():
                 while not self.pos.finished and self.pos.epoch < self.cfg.epochs:
@@ -148,7 +165,7 @@ class FineTuner:
 
     def _run_epoch(self, bar) -> None:
         cfg = self.cfg
-        groups = epoch_groups(self._lengths, cfg.batch_size, cfg.grad_accum_steps, cfg.seed, self.pos.epoch,
+        groups = epoch_groups(self._lengths, cfg.batch_size, self.accum, cfg.seed, self.pos.epoch,
                               cfg.group_by_length)
         self.model.train()
         for group in groups[self.pos.group:]:
@@ -166,24 +183,30 @@ class FineTuner:
     def _step(self, group: list[list[int]]) -> float:
         """One optimizer step over a group of micro-batches; returns the group's (weighted) mean loss."""
         device = self.acc.device
-        targets = [torch.from_numpy(self.train.targets[b]) for b in group]
-        norm = float(sum(example_weights(t, self.weights).sum() for t in targets)) or 1.0
+        norm = float(sum(example_weights(torch.from_numpy(self.train.targets[b]), self.weights).sum()
+                         for b in group)) or 1.0
+        mine, scale = group[self.rank::self.world], float(self.world)  # DDP averages over ranks: undo it
+        if not mine:  # a short last group with fewer micro-batches than ranks: join the all-reduce with zeros
+            mine, scale = group[:1], 0.0
         total = torch.zeros((), device=device)
-        for i, (batch, y) in enumerate(zip(group, targets, strict=True)):
+        for i, batch in enumerate(mine):
+            y = torch.from_numpy(self.train.targets[batch]).to(device)
             inputs = collate(self.train.encoded, batch, self.pad_id, self.with_types, self.pad_multiple)
             inputs = {k: v.to(device) for k, v in inputs.items()}
             # all but the last micro-batch skip the gradient all-reduce (a no-op on one process)
-            sync = contextlib.nullcontext() if i == len(group) - 1 else self.acc.no_sync(self.model)
+            sync = contextlib.nullcontext() if i == len(mine) - 1 else self.acc.no_sync(self.model)
             with sync:
                 logits = self.model(**inputs).logits
-                loss = weighted_loss_sum(logits, y.to(device), self.weights) / norm
-                self.acc.backward(loss)
-            total += loss.detach()
+                loss = weighted_loss_sum(logits, y, self.weights) / norm
+                self.acc.backward(loss * scale)
+            total += loss.detach() * (scale / self.world)
         if self.cfg.max_grad_norm:
             self.acc.clip_grad_norm_(self.model.parameters(), self.cfg.max_grad_norm)
         self.optimizer.step()
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
+        if self.world > 1:
+            return sum_over_ranks(self.acc, float(total))
         return float(total)  # one device sync per step
 
     def _after_step(self, bar, loss: float, examples_per_s: float) -> None:
@@ -220,10 +243,15 @@ class FineTuner:
         self._check_signal()
 
     def dev_logits(self) -> np.ndarray:
-        logits = predict_logits(self.model, self.dev.encoded, self.cfg.eval_batch_size, self.acc.device,
-                                self.pad_id, self.with_types)
+        """Dev logits of the current weights; under DDP each rank scores a strided shard, then all gather."""
+        model = self.acc.unwrap_model(self.model)
+        n = len(self.dev.targets)
+        rows = shard(n, self.rank, self.world)
+        encoded = {k: [v[i] for i in rows] for k, v in self.dev.encoded.items()} if self.world > 1 else self.dev.encoded
+        logits = predict_logits(model, encoded, self.cfg.eval_batch_size, self.acc.device, self.pad_id,
+                                self.with_types)
         self.model.train()
-        return logits
+        return gather_rows(self.acc, n, rows, logits) if self.world > 1 else logits
 
     def _early_stopping(self, value: float) -> bool:
         """Track the best dev metric; True when these weights are the new best."""
@@ -245,15 +273,22 @@ class FineTuner:
         """Write a complete resumable state under ``RUN_DIR/state`` (atomic; see ``training.state``)."""
         if self.run_dir is None:
             return None
+        rngs = gather_objects(self.acc, rng_state())  # every rank's generators: dropout differs per rank
+        if not self.main:
+            self.acc.wait_for_everyone()
+            self._best_dirty = False
+            return Path(self.run_dir) / STATE_DIR
         trainer = {"position": asdict(self.pos), "scheduler": self.scheduler.state_dict(),
                    "scaler": self.acc.scaler.state_dict() if self.acc.scaler is not None else None,
-                   "rng": rng_state(), "signature": self.signature}
+                   "rng": rngs[0], "signature": self.signature, "world_size": self.world,
+                   **({"rng_ranks": rngs} if self.world > 1 else {})}
         parts = {"model": self.acc.unwrap_model(self.model).state_dict(), "optimizer": self.optimizer.state_dict(),
                  "trainer": trainer}
         if self.best is not None and self._best_dirty:
             parts["best"] = self.best
         where = save_state(Path(self.run_dir) / STATE_DIR, parts, carry=("best",))
         self._best_dirty = False
+        self.acc.wait_for_everyone()
         return where
 
     def restore(self, path: Path) -> None:
@@ -263,6 +298,9 @@ class FineTuner:
                                "/save-*/ as written by an earlier transformer run)")
         trainer = load_part(save, "trainer")
         _check_signature(save, trainer.get("signature", {}), self.signature)
+        if int(trainer.get("world_size", 1)) != self.world:  # another world size means another batch plan
+            raise NewsclfError(f"resume: {save} was saved by {trainer.get('world_size', 1)} process(es), this run "
+                               f"has {self.world}; resume with the same number of processes")
         self.acc.unwrap_model(self.model).load_state_dict(load_part(save, "model"))
         self.optimizer.load_state_dict(load_part(save, "optimizer"))
         self.scheduler.load_state_dict(trainer["scheduler"])
@@ -272,9 +310,12 @@ class FineTuner:
         self.best = load_part(save, "best")
         self._best_dirty = self.best is not None  # the first save in this run dir must carry them
         self.log.rewind(self.pos.step)
-        set_rng_state(trainer["rng"])  # last: nothing above may consume random numbers afterwards
-        print(f"resumed from {save}: epoch {self.pos.epoch + 1}, step {self.pos.step}/{self.total_steps}",
-              file=sys.stderr)
+        ranks = trainer.get("rng_ranks")
+        # last: nothing above may consume random numbers afterwards
+        set_rng_state(ranks[self.rank] if ranks else trainer["rng"])
+        if self.main:
+            print(f"resumed from {save}: epoch {self.pos.epoch + 1}, step {self.pos.step}/{self.total_steps}",
+                  file=sys.stderr)
 
     # ------------------------------------------------------------------------------------- signals
     @contextlib.contextmanager
@@ -298,6 +339,8 @@ class FineTuner:
                 signal.signal(s, h)
 
     def _check_signal(self) -> None:
+        if self.world > 1:  # all ranks must stop at the same step, or the next collective hangs
+            self._signal = max_over_ranks(self.acc, self._signal or 0) or None
         if self._signal is None:
             return
         where = self.save()
