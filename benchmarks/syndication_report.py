@@ -20,6 +20,7 @@ labels. Usage::
 
     python benchmarks/syndication_report.py --out runs/syndication_report --runs tfidf,tfidf_ag,best
     python benchmarks/syndication_report.py --out runs/syndication_select --select
+    python benchmarks/syndication_report.py --out runs/syndication_select --select-transformer   # ~5 fits
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ RUNS = {  # name -> train.py overrides (task=syndication is added)
     "tfidf": ["model=tfidf"],
     "tfidf_ag": ["model=tfidf", "data.weak_labels=ag_news"],
     "transformer": ["model=transformer"],
-    "transformer_ag": ["model=transformer", "data.weak_labels=ag_news", "data.weak_max_rows=2000"],
+    "transformer_ag": ["model=transformer", "data.weak_labels=ag_news", "data.weak_max_rows=1000"],  # CPU budget
     "best": ["experiment=syndication_best"],
 }
 
@@ -255,7 +256,19 @@ SELECT_GRID = {  # TF-IDF settings (constructor kwargs over configs/model/tfidf.
 }
 
 
-def select(data_root: Path) -> dict:
+def transformer_factory(overrides: list[str]):
+    """A builder of the configured transformer (``model=transformer`` + tuned deltas + ``overrides``)."""
+    from hydra import compose, initialize_config_dir
+
+    from newsclf import workflows
+
+    with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=["task=syndication", "model=transformer", *overrides,
+                                                       "model.progress=false"])
+    return lambda: workflows.instantiate(cfg.model, input_kind="text")
+
+
+def select(data_root: Path, transformer: bool) -> dict:
     from newsclf.data.inputs import InputSpec
     from newsclf.data.sources import AgNewsWire
     from newsclf.models.tfidf import TfidfClassifier
@@ -264,16 +277,19 @@ def select(data_root: Path) -> dict:
     _, splits = load_ndtv(data_root)
     records = splits["train"] + splits["dev"]  # the non-test days only
     base = dict(word_ngram_range=[1, 2], char_ngram_range=[2, 5], C=10.0, class_weight="balanced", max_iter=3000)
+    makers = {name: (lambda kw=kw: TfidfClassifier(**{**base, **kw})) for name, kw in SELECT_GRID.items()}
+    if transformer:  # fixed epochs (no dev inside a fold, so no early stopping)
+        makers = {"transformer (configs/model/transformer.yaml + tuned)": transformer_factory([])}
     out = {}
-    for name, kw in SELECT_GRID.items():
-        out[name] = day_cv(lambda kw=kw: TfidfClassifier(**{**base, **kw}), records, spec)
+    for name, make in makers.items():
+        out[name] = day_cv(make, records, spec)
         print(f"{name:45s} day-CV macro-F1 {out[name]:.3f}", flush=True)
     best_name = max(out, key=out.get)
-    for rows in (2000, None):
+    for rows in (2000, None) if not transformer else ():
         weak = AgNewsWire().rows(data_root, max_rows=rows)
         extra = (spec.model_inputs(weak), [r["label"] for r in weak])
         key = f"{best_name} + AG News weak labels ({rows or 'all'} rows)"
-        out[key] = day_cv(lambda: TfidfClassifier(**{**base, **SELECT_GRID[best_name]}), records, spec, extra)
+        out[key] = day_cv(makers[best_name], records, spec, extra)
         print(f"{key:45s} day-CV macro-F1 {out[key]:.3f}", flush=True)
     return {"protocol": "leave-one-day-out over the non-test days (train + dev), near-duplicates purged",
             "rows": len(records), "macro_f1": out}
@@ -311,12 +327,14 @@ def main() -> None:
     ap.add_argument("--runs", default="tfidf,tfidf_ag,transformer,transformer_ag,best",
                     help=f"comma-separated, from {list(RUNS)}")
     ap.add_argument("--select", action="store_true", help="run the day-CV model selection instead")
+    ap.add_argument("--select-transformer", action="store_true", help="day-CV of the transformer (slow)")
     args = ap.parse_args()
     os.environ["NEWSCLF_DATA_ROOT"] = str(args.data_root)
     args.out.mkdir(parents=True, exist_ok=True)
-    if args.select:
-        report = select(args.data_root)
-        (args.out / "select.json").write_text(json.dumps(report, indent=2))
+    if args.select or args.select_transformer:
+        report = select(args.data_root, transformer=args.select_transformer)
+        name = "select_transformer.json" if args.select_transformer else "select.json"
+        (args.out / name).write_text(json.dumps(report, indent=2))
         return
     report: dict = {"splits": split_audit(args.data_root)}
     _, splits = load_ndtv(args.data_root)
