@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from newsclf.data.inputs import InputSpec
 from newsclf.data.text import join_title, repair_feed_residue
@@ -40,3 +42,33 @@ def test_input_spec_strip_markers_removes_footer_and_credit():
                             "text": "Reuters - Stocks rose. (This story has not been edited by NDTV staff and is "
                                     "auto-generated from a syndicated feed.)"})
     assert out == "Stocks rise\nStocks rose."
+
+
+# ------------------------------------------------------------------------------ fast paths == plain regexes
+def _reference_repair(text: str) -> str:
+    """The cleaning as a plain chain of substitutions: the fast paths must give exactly this."""
+    import html
+
+    from newsclf.data import text as t
+
+    text = t._NUMERIC_ENTITY.sub(t._numeric, text)
+    text = t._NAMED_ENTITY.sub(lambda m: t._NAMED[m.group(1)], text)
+    text = html.unescape(text)
+    text = t._TAG.sub(" ", text)
+    text = t._BACKSLASH_DOLLAR.sub("$", text)
+    text = t._BACKSLASH.sub(" ", text)
+    return t._BLANK_LINES.sub("\n", t._SPACES.sub(" ", text)).strip()
+
+
+FEEDY = st.text(alphabet=st.sampled_from(list("ab #39;&lt<p>\\$quot\n\t\u00a0\r\x0b\u2003.")), max_size=60)
+
+
+@settings(max_examples=400, deadline=None)
+@given(FEEDY)
+def test_fast_cleaning_equals_the_plain_substitutions(raw):
+    assert repair_feed_residue(raw) == _reference_repair(raw)
+
+
+@pytest.mark.parametrize("raw", ["a\n b", "a \nb", "a\n\nb", "a\n", "\na", "a\r\nb", "a\u2003\nb", "x #60;p>y\\z"])
+def test_fast_cleaning_edge_cases(raw):
+    assert repair_feed_residue(raw) == _reference_repair(raw)

@@ -29,8 +29,21 @@ def _numeric(match: re.Match) -> str:
 
 
 def normalize_space(text: str) -> str:
-    """Collapse runs of spaces/tabs to one space and blank-line runs to one newline; strip the ends."""
-    return _BLANK_LINES.sub("\n", _SPACES.sub(" ", text)).strip()
+    """Collapse runs of spaces/tabs to one space and blank-line runs to one newline; strip the ends.
+
+    Each substitution runs only when the text holds what it would change (the same result, and most texts
+    skip both: prediction throughput depends on it).
+    """
+    if "  " in text or "\t" in text or "\u00a0" in text:
+        text = _SPACES.sub(" ", text)
+    if "\n" in text and not _tidy_lines(text):
+        text = _BLANK_LINES.sub("\n", text)
+    return text.strip()
+
+
+def _tidy_lines(text: str) -> bool:
+    """True when no line is empty and no white space touches a newline (``_BLANK_LINES`` would change nothing)."""
+    return all(line and not line[0].isspace() and not line[-1].isspace() for line in text.split("\n"))
 
 
 def repair_feed_residue(text: str) -> str:
@@ -39,12 +52,18 @@ def repair_feed_residue(text: str) -> str:
     >>> repair_feed_residue("Stocks rose past  #36;46\\\\a barrel, it #39;s said")
     "Stocks rose past $46 a barrel, it's said"
     """
-    text = _NUMERIC_ENTITY.sub(_numeric, text)
-    text = _NAMED_ENTITY.sub(lambda m: _NAMED[m.group(1)], text)
-    text = html.unescape(text)
-    text = _TAG.sub(" ", text)
-    text = _BACKSLASH_DOLLAR.sub("$", text)
-    text = _BACKSLASH.sub(" ", text)
+    # each step only when its trigger character is present (checked on the text as the previous steps left it)
+    if "#" in text:
+        text = _NUMERIC_ENTITY.sub(_numeric, text)
+    if ";" in text:
+        text = _NAMED_ENTITY.sub(lambda m: _NAMED[m.group(1)], text)
+    if "&" in text:
+        text = html.unescape(text)
+    if "<" in text:
+        text = _TAG.sub(" ", text)
+    if "\\" in text:
+        text = _BACKSLASH_DOLLAR.sub("$", text)
+        text = _BACKSLASH.sub(" ", text)
     return normalize_space(text)
 
 

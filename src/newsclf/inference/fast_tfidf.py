@@ -109,13 +109,11 @@ class FastTfidf:
         # split the raw text: the analyzer lower-cases each word itself, and lower-casing never creates or
         # removes white space, so the words (and their n-grams) are exactly those of the whole document
         words_per_doc = [d.split() for d in docs]
-        local: dict[str, int] = {}
-        flat = chain.from_iterable(words_per_doc)
-        n_words = sum(map(len, words_per_doc))
-        cols = np.fromiter((local.setdefault(w, len(local)) for w in flat), dtype=np.int64, count=n_words)
+        flat = list(chain.from_iterable(words_per_doc))
+        cols, words = _factorize(flat)  # Python-level work below is per distinct word, not per word
         rows = np.repeat(np.arange(len(docs)), [len(w) for w in words_per_doc])
-        doc_words = sp.csr_matrix((np.ones(n_words, dtype=np.float32), (rows, cols)), shape=(len(docs), len(local)))
-        words = list(local)
+        doc_words = sp.csr_matrix((np.ones(len(flat), dtype=np.float32), (rows, cols)),
+                                  shape=(len(docs), len(words)))
         grams = list(map(self._cache.get, words))
         missing = [i for i, g in enumerate(grams) if g is None]
         for i, feats in zip(missing, self._analyse([words[i] for i in missing]) if missing else [], strict=True):
@@ -124,7 +122,7 @@ class FastTfidf:
         np.cumsum(np.fromiter(map(len, grams), dtype=np.int64, count=len(grams)), out=indptr[1:])
         indices = np.concatenate(grams) if grams else np.zeros(0, dtype=np.int32)
         word_grams = sp.csr_matrix((np.ones(len(indices), dtype=np.float32), indices, indptr),
-                                   shape=(len(local), self.n_features))
+                                   shape=(len(words), self.n_features))
         return (doc_words @ word_grams).tocsr()
 
     # -- word n-grams: integer keys ---------------------------------------------------------------------------
@@ -157,8 +155,9 @@ class FastTfidf:
         tokenize, preprocess = self.vec.build_tokenizer(), self._preprocess
         toks = [tokenize(preprocess(d)) for d in docs]
         lens = np.fromiter(map(len, toks), dtype=np.int64, count=len(toks))
+        codes, distinct = _factorize(list(chain.from_iterable(toks)))
         get = self._token_id.get
-        ids = np.fromiter((get(t, -1) for t in chain.from_iterable(toks)), dtype=np.int64, count=int(lens.sum()))
+        ids = np.fromiter(map(get, distinct, repeat(-1)), dtype=np.int64, count=len(distinct))[codes]
         doc_of = np.repeat(np.arange(len(docs)), lens)
         rows, cols = [], []
         for n, (keys, feats) in self._keys.items():
@@ -175,6 +174,17 @@ class FastTfidf:
         r = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
         c = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
         return sp.csr_matrix((np.ones(len(r), dtype=np.float32), (r, c)), shape=(len(docs), self.n_features))
+
+
+def _factorize(items: list[str]) -> tuple[np.ndarray, list[str]]:
+    """``(codes, distinct)`` with ``distinct[codes[i]] == items[i]``, distinct in first-seen order (a C hash
+    table: pandas; about 20x faster than a dict built in a Python loop)."""
+    import pandas as pd
+
+    if not items:
+        return np.zeros(0, dtype=np.int64), []
+    codes, distinct = pd.factorize(np.asarray(items, dtype=object))
+    return codes.astype(np.int64, copy=False), distinct.tolist()
 
 
 def _char_wb_count(padded: int, min_n: int, max_n: int) -> int:
