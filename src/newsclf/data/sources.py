@@ -132,16 +132,30 @@ class BbcNews(Source):
 
 
 class Fnc1(Source):
-    """FNC-1 stance: (headline, body) pairs; dev = the official baseline's hold-out bodies; test unlabeled."""
+    """FNC-1 stance: (headline, body) pairs; dev = the official baseline's hold-out bodies; test unlabeled.
+
+    ``dev_split: topic`` is a harder validation split that mimics the competition test's new topics: headlines
+    and bodies are joined into stories through their related (agree / disagree / discuss) pairs, a seeded
+    ``topic_fraction`` of the stories is held out whole, and pairs that would link a held-out story to a
+    training one (unrelated pairs across the cut) are dropped, so dev shares no headline and no body with train.
+    Most unrelated pairs cross the cut, so dev is then topped up with unrelated pairs made the way FNC-1 made
+    them (a held-out headline with a held-out body of another story, seeded) to the unrelated share of train.
+    """
 
     columns = ("id", "headline", "body", "label", "body_id")
     labels = ("agree", "disagree", "discuss", "unrelated")
 
     def __init__(self, dir: str = "fnc1", hold_out_ids: str = "derived/baseline_hold_out_body_ids.txt",
                  test_stances: str = "competition_test_stances_unlabeled.csv",
-                 test_bodies: str = "competition_test_bodies.csv"):
+                 test_bodies: str = "competition_test_bodies.csv", dev_split: str = "hold_out",
+                 topic_fraction: float = 0.2, topic_seed: int = 2017):
         self.dir, self.hold_out_ids = dir, hold_out_ids
         self.test_stances, self.test_bodies = test_stances, test_bodies
+        if dev_split not in ("hold_out", "topic"):
+            raise NewsclfError(f"data.dev_split: expected hold_out or topic, found {dev_split!r}")
+        if not 0 < float(topic_fraction) < 1:
+            raise NewsclfError(f"data.topic_fraction: expected a fraction in (0, 1), found {topic_fraction!r}")
+        self.dev_split, self.topic_fraction, self.topic_seed = dev_split, float(topic_fraction), int(topic_seed)
 
     @staticmethod
     def _bodies(path: Path) -> dict[str, str]:
@@ -168,14 +182,71 @@ class Fnc1(Source):
     def load(self, root: Path) -> datasets.DatasetDict:
         base = root / self.dir
         train_all = self._pairs(base / "train_stances.csv", self._bodies(base / "train_bodies.csv"), True)
-        hold_path = _need(base / self.hold_out_ids, "the hold-out Body IDs of the official FNC-1 baseline")
-        hold = {line.strip() for line in hold_path.read_text().splitlines() if line.strip()}
-        train = [r for r in train_all if r["body_id"] not in hold]
-        dev = [r for r in train_all if r["body_id"] in hold]
+        if self.dev_split == "topic":
+            train, dev = topic_split(train_all, self.topic_fraction, self.topic_seed)
+        else:
+            hold_path = _need(base / self.hold_out_ids, "the hold-out Body IDs of the official FNC-1 baseline")
+            hold = {line.strip() for line in hold_path.read_text().splitlines() if line.strip()}
+            train = [r for r in train_all if r["body_id"] not in hold]
+            dev = [r for r in train_all if r["body_id"] in hold]
         splits = {"train": train, "dev": dev}
         if (base / self.test_stances).exists():
             splits["test"] = self._pairs(base / self.test_stances, self._bodies(base / self.test_bodies), False)
         return datasets.DatasetDict({s: _to_dataset(r, self.columns) for s, r in splits.items()})
+
+
+def topic_split(pairs: list[dict], fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
+    """(train, dev) with whole stories in dev: union-find over related pairs joins headlines and bodies."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def node(r: dict) -> tuple[str, str]:
+        return "h:" + r["headline"], "b:" + r["body_id"]
+
+    for r in pairs:
+        h, b = node(r)
+        find(h), find(b)
+        if r["label"] != "unrelated":
+            parent[find(h)] = find(b)
+    stories = sorted({find(x) for x in list(parent)})
+    rng = np.random.default_rng(seed)
+    held = set(rng.permutation(stories)[: max(1, round(fraction * len(stories)))].tolist())
+    train, dev = [], []
+    for r in pairs:
+        h, b = (find(x) in held for x in node(r))
+        if h and b:
+            dev.append(r)
+        elif not h and not b:
+            train.append(r)
+    return train, dev + _unrelated_top_up(dev, train, find, rng)
+
+
+def _unrelated_top_up(dev: list[dict], train: list[dict], find, rng) -> list[dict]:
+    """Unrelated (headline, body) pairs across dev stories, up to train's unrelated share."""
+    share = sum(r["label"] == "unrelated" for r in train) / max(len(train), 1)
+    have = sum(r["label"] == "unrelated" for r in dev)
+    need = int(round(share * (len(dev) - have) / (1 - share))) - have if share < 1 else 0
+    headlines = sorted({r["headline"] for r in dev})
+    bodies = sorted({(r["body_id"], r["body"]) for r in dev})
+    seen = {(r["headline"], r["body_id"]) for r in dev}
+    out: list[dict] = []
+    for _ in range(20 * max(need, 0)):  # bounded: small dev sets may not have enough cross-story pairs
+        if len(out) >= need:
+            break
+        h = headlines[rng.integers(len(headlines))]
+        body_id, body = bodies[rng.integers(len(bodies))]
+        if (h, body_id) in seen or find("h:" + h) == find("b:" + body_id):
+            continue
+        seen.add((h, body_id))
+        out.append({"id": f"topic-unrelated-{len(out)}", "headline": h, "body": body, "label": "unrelated",
+                    "body_id": body_id})
+    return out
 
 
 NDTV_TIME_FORMAT = "%a %b %d %H:%M:%S %z %Y"  # 'Tue Oct 05 23:30:00 +0000 2021'

@@ -204,9 +204,10 @@ def accelerate(model) -> int:
     Looks for ``vectorizers_`` dicts on the model pipeline's steps (and on their ``text_`` part, as pair
     features hold one); anything else is left alone, so an unknown model simply keeps its own transform.
     """
+    stages = [getattr(model, name, None) for name in ("related", "stance")]  # a two-stage model's parts
+    swapped = sum(accelerate(stage) for stage in stages if stage is not None and stage is not model)
     pipeline = getattr(model, "pipeline_", None)
     steps = getattr(pipeline, "named_steps", {}) or {}
-    swapped = 0
     for step in steps.values():
         for holder in (step, getattr(step, "text_", None)):
             vecs = getattr(holder, "vectorizers_", None)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 def registry() -> dict:
     from newsclf.models.tfidf import TfidfClassifier
+    from newsclf.models.two_stage import TwoStageClassifier
 
-    kinds = {TfidfClassifier.kind: TfidfClassifier}
+    kinds = {TfidfClassifier.kind: TfidfClassifier, TwoStageClassifier.kind: TwoStageClassifier}
     try:
         from newsclf.models.transformer import TransformerClassifier
     except ImportError:  # transformer support is optional at import time (e.g. a minimal install)
