@@ -230,6 +230,21 @@ def train(cfg: DictConfig) -> dict:
     return metrics
 
 
+def export_split(cfg: DictConfig) -> int:
+    """Write ``cfg.split`` of the task's data as JSONL prediction input (id + input fields); return the count."""
+    _, _, splits = load_splits(cfg.data, cfg.data_root, None, None, 0)
+    if cfg.split not in splits:
+        raise NewsclfError(f"split={cfg.split!r}: the data set has splits {sorted(splits)}")
+    fields = ("headline", "body") if input_spec(cfg.task).kind == "pair" else ("title", "text")
+    out = Path(cfg.output)
+    check_parent_dir(out)
+    with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        for rec in splits[cfg.split]:
+            f.write(json.dumps({"id": rec["id"], **{k: rec.get(k) for k in fields}}, ensure_ascii=False) + "\n")
+    print(f"{len(splits[cfg.split])} rows of split {cfg.split!r} -> {out}")
+    return len(splits[cfg.split])
+
+
 # ----------------------------------------------------------------------------------------------- evaluate
 def _checkpoint_config(path: Path) -> DictConfig:
     """The run config a checkpoint recorded; a damaged one is a one-line error, not a traceback."""
