@@ -94,3 +94,20 @@ def test_data_root_env_wins_and_missing_root_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setenv("NEWSCLF_DATA_ROOT", str(tmp_path / "missing"))
     with pytest.raises(NewsclfError, match="does not exist"):
         resolve_data_root(None)
+
+
+def test_seen_ids_stay_exact_after_moving_to_the_compact_index():
+    from newsclf.data.readers import SeenIds
+
+    seen = SeenIds(flush_every=3)
+    for i in range(10):
+        assert seen.first_seen(f"doc-{i}") is None
+        seen.add(f"doc-{i}", f"in.jsonl:{i + 1}")
+    assert len(seen.recent) == 1 and len(seen.hashes) == 9  # nine flushed, one recent
+    assert seen.first_seen("doc-0") == "in.jsonl:1"
+    assert seen.first_seen("doc-7") == "in.jsonl:8"
+    assert seen.first_seen("doc-9") == "in.jsonl:10"
+    assert seen.first_seen("doc-10") is None
+    seen.add("x", "body[3]")
+    seen.add("y", "body[4]")
+    assert seen.first_seen("x") == "body[3]"
