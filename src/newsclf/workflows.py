@@ -314,7 +314,8 @@ def predict(cfg: DictConfig) -> int:
     predictor = Predictor.from_checkpoint(cfg.checkpoint, top_k=cfg.get("top_k"), runtime=cfg.get("runtime", "native"),
                                           onnx_model=cfg.get("onnx_model"), threads=cfg.get("threads"),
                                           batch_size=cfg.get("batch_size"))
-    preds = predictor.predict_stream(read_records(cfg.input, kind=predictor.input_kind), window=cfg.get("window"))
+    records = read_records(cfg.input, kind=predictor.input_kind, unique_ids=bool(cfg.get("check_ids", True)))
+    preds = predictor.predict_stream(records, window=cfg.get("window"))
     if not to_file:
         n = _write_jsonl(preds, sys.stdout)
         sys.stdout.flush()

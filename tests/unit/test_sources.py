@@ -111,3 +111,13 @@ def test_seen_ids_stay_exact_after_moving_to_the_compact_index():
     seen.add("x", "body[3]")
     seen.add("y", "body[4]")
     assert seen.first_seen("x") == "body[3]"
+
+
+def test_check_ids_off_lets_repeated_ids_through(tmp_path):
+    from newsclf.data.readers import read_records
+
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"id": 1, "text": "a b"}\n{"id": 1, "text": "c d"}\n')
+    assert [r["text"] for r in read_records(path, unique_ids=False)] == ["a b", "c d"]
+    with pytest.raises(NewsclfError, match="duplicate id '1'"):
+        list(read_records(path))
