@@ -172,3 +172,14 @@ def test_log_rewind_drops_later_and_cut_lines(tmp_path):
         f.write('{"event": "st')  # killed mid-write
     log.rewind(4)
     assert [json.loads(x)["step"] for x in (tmp_path / LOG_FILE).read_text().splitlines()] == [2, 4]
+
+
+@pytest.mark.parametrize("kwargs,field", [({"learning_rate": -1e-4}, "learning_rate"), ({"learning_rate": 0}, "learning_rate"),
+                                          ({"warmup_ratio": 1.5}, "warmup_ratio"), ({"weight_decay": -1}, "weight_decay"),
+                                          ({"max_length": 2}, "max_length"), ({"head_fraction": "x"}, "head_fraction")])
+def test_bad_hyperparameters_are_one_line_errors_before_any_weights_load(kwargs, field):
+    from newsclf.errors import NewsclfError
+    from newsclf.models.transformer import TransformerClassifier
+
+    with pytest.raises(NewsclfError, match=f"model.{field}: expected"):
+        TransformerClassifier(pretrained="/nonexistent", **kwargs).fit(["a b", "c d"], ["x", "y"])

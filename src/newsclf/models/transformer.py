@@ -152,6 +152,16 @@ class TransformerClassifier:
             value = getattr(self, key)
             if not isinstance(value, int) or isinstance(value, bool) or value < (0 if key == "epochs" else 1):
                 raise NewsclfError(f"model.{key}: expected a positive integer, found {value!r}")
+        for key, low, high in (("learning_rate", 0.0, None), ("weight_decay", None, None), ("warmup_ratio", None, 1.0),
+                               ("head_fraction", None, 1.0)):
+            value = getattr(self, key)
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not number or value < 0 or (low is not None and value <= low) or (high is not None and value > high):
+                bounds = f"> {low}" if low is not None else ">= 0"
+                raise NewsclfError(f"model.{key}: expected a number {bounds}{f' and <= {high}' if high else ''}, "
+                                   f"found {value!r}")
+        if not isinstance(self.max_length, int) or isinstance(self.max_length, bool) or self.max_length < 8:
+            raise NewsclfError(f"model.max_length: expected an integer >= 8 (tokens), found {self.max_length!r}")
 
     def _signature(self, X, y, seed: int) -> dict:
         params = {k: v for k, v in self.get_params().items() if k not in OPERATIONAL}
