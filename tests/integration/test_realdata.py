@@ -77,3 +77,19 @@ def test_no_footer_reaches_any_model_input(data_root, compose_cfg):
             assert not re.search("syndicated feed", text, re.I)
             assert not any(p.search(text) for p in footers)
     assert n_syndicated > 400  # the labels really came from footers that were then removed
+
+
+def test_fnc1_topic_split_shares_no_story_with_train(data_root):
+    """The harder stance validation split (``data.dev_split=topic``): no headline and no body on both sides, and
+    dev's unrelated share close to train's (the FNC-1 mix)."""
+    from newsclf.data.sources import Fnc1
+
+    dsd = Fnc1(dev_split="topic").load(data_root)
+    train, dev = dsd["train"], dsd["dev"]
+    assert len(dev) >= 3000 and len(train) >= 30000
+    assert not set(train["headline"]) & set(dev["headline"])
+    assert not set(train["body_id"]) & set(dev["body_id"])
+    share = {name: sum(v == "unrelated" for v in split["label"]) / len(split) for name, split in dsd.items()
+             if name in ("train", "dev")}
+    assert abs(share["dev"] - share["train"]) < 0.03
+    assert {"agree", "disagree", "discuss"} <= set(dev["label"])
