@@ -157,7 +157,7 @@ def test_readme_scaling_command_composes(command):
 
     if "--config_file" in command:
         launch = ClusterConfig.from_yaml_file(str(ROOT / command[command.index("--config_file") + 1]))
-        assert launch.num_processes * 1 >= launch.num_machines
+        assert launch.num_processes >= launch.num_machines
     script = next(i for i, token in enumerate(command) if token.endswith("scripts/train.py"))
     overrides = [t.split(",")[0] for t in command[script + 1:] if t != "-m"]  # a sweep's first point
     cfg = _compose_with_hydra(overrides)

@@ -18,6 +18,8 @@ class RunLog:
 
     def __init__(self, run_dir: Path | None, tensorboard: bool = True):
         self.path = Path(run_dir) / LOG_FILE if run_dir is not None else None
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)  # once, not on every line
         self.writer = None
         if run_dir is not None and tensorboard:
             try:
@@ -42,7 +44,6 @@ class RunLog:
 
     def write(self, record: dict) -> None:
         if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.path, "a", encoding="utf-8") as f:
                 f.write(json.dumps(record) + "\n")
         if self.writer is not None:
