@@ -5,9 +5,11 @@ Each reads like a table of contents; everything below receives plain Python valu
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import logging
+import os
 import random
 import sys
 import time
@@ -313,17 +315,30 @@ def predict(cfg: DictConfig) -> int:
         check_parent_dir(cfg.output)  # fail before the (slow) model load
     predictor = Predictor.from_checkpoint(cfg.checkpoint, top_k=cfg.get("top_k"), runtime=cfg.get("runtime", "native"),
                                           onnx_model=cfg.get("onnx_model"), threads=cfg.get("threads"),
-                                          batch_size=cfg.get("batch_size"))
-    records = read_records(cfg.input, kind=predictor.input_kind, unique_ids=bool(cfg.get("check_ids", True)))
-    preds = predictor.predict_stream(records, window=cfg.get("window"))
-    if not to_file:
-        n = _write_jsonl(preds, sys.stdout)
-        sys.stdout.flush()
-        return n
-    with atomic_path(cfg.output) as tmp, open(tmp, "w", encoding="utf-8") as f:
-        n = _write_jsonl(preds, f, progress=bool(cfg.get("progress", True)))
+                                          batch_size=cfg.get("batch_size"), processes=_processes(cfg))
+    gc.freeze()  # the model and the libraries live as long as the process: the collector need not walk them
+    predictor.start_workers()  # TF-IDF worker processes, forked before any thread starts (the progress bar's)
+    try:
+        records = read_records(cfg.input, kind=predictor.input_kind, unique_ids=bool(cfg.get("check_ids", True)))
+        preds = predictor.predict_stream(records, window=cfg.get("window"))
+        if not to_file:
+            n = _write_jsonl(preds, sys.stdout)
+            sys.stdout.flush()
+            return n
+        with atomic_path(cfg.output) as tmp, open(tmp, "w", encoding="utf-8") as f:
+            n = _write_jsonl(preds, f, progress=bool(cfg.get("progress", True)))
+    finally:
+        predictor.close()
     print(f"predictions: {cfg.output} ({n} documents)", file=sys.stderr)
     return n
+
+
+def _processes(cfg: DictConfig) -> int:
+    """``processes`` (null: ``threads``, else every core); only a TF-IDF checkpoint uses more than one."""
+    value = cfg.get("processes")
+    if value is None:
+        value = cfg.get("threads") or os.cpu_count() or 1
+    return value
 
 
 def _write_jsonl(records, f, progress: bool = False) -> int:

@@ -83,6 +83,19 @@ def test_stream_reads_ahead_one_window_only(topic):
     assert len(consumed) == 20
 
 
+def test_worker_processes_give_the_same_records_in_order(topic):
+    ckpt, paths = topic
+    docs = _docs(paths) * 4
+    plain = list(Predictor.from_checkpoint(ckpt, processes=1).predict_stream(iter(docs), batch_size=5))
+    forked = Predictor.from_checkpoint(ckpt, processes=2)
+    try:
+        assert forked.start_workers()
+        out = list(forked.predict_stream(iter(docs), batch_size=5))
+    finally:
+        forked.close()
+    assert out == plain and len(out) == len(docs)
+
+
 def test_record_schema_and_top_k(topic):
     ckpt, paths = topic
     doc = _docs(paths)[0]
@@ -101,7 +114,7 @@ def test_record_schema_and_top_k(topic):
 
 @pytest.mark.parametrize("kwargs, match", [({"top_k": 0}, "top_k"), ({"top_k": "2"}, "top_k"),
                                            ({"threads": -1}, "threads"), ({"runtime": "tensorrt"}, "runtime"),
-                                           ({"batch_size": 0}, "batch_size")])
+                                           ({"batch_size": 0}, "batch_size"), ({"processes": 0}, "processes")])
 def test_bad_options_are_one_line_errors(topic, kwargs, match):
     with pytest.raises(NewsclfError, match=match):
         Predictor.from_checkpoint(topic[0], **kwargs)

@@ -72,3 +72,14 @@ def test_fast_cleaning_equals_the_plain_substitutions(raw):
 @pytest.mark.parametrize("raw", ["a\n b", "a \nb", "a\n\nb", "a\n", "\na", "a\r\nb", "a\u2003\nb", "x #60;p>y\\z"])
 def test_fast_cleaning_edge_cases(raw):
     assert repair_feed_residue(raw) == _reference_repair(raw)
+
+
+@settings(max_examples=300, deadline=None)
+@given(FEEDY)
+def test_normalize_space_is_idempotent(raw):
+    """InputSpec.clean relies on it: after repair_feed_residue it does not normalise a second time."""
+    from newsclf.data.text import normalize_space
+
+    once = normalize_space(raw)
+    assert normalize_space(once) == once
+    assert repair_feed_residue(raw) == normalize_space(repair_feed_residue(raw))

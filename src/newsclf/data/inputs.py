@@ -37,7 +37,9 @@ class InputSpec:
     def clean(self, text: str | None) -> str:
         text = text or ""
         if self.repair_feed_residue:
-            text = repair_feed_residue(text)
+            text = repair_feed_residue(text)  # ends with normalize_space, which is idempotent
+            if not self.strip_markers:
+                return text
         if self.strip_markers:
             text, _ = strip_markers(text)
         return normalize_space(text)

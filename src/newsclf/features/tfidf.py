@@ -69,9 +69,18 @@ class TextFeatures(BaseEstimator, TransformerMixin):
 
     def fit(self, X, y=None):
         self.vectorizers_ = {name: vec.fit(X) for name, vec in self._make().items()}
+        self.__dict__.pop("fast_", None)
         return self
 
+    def use_fast(self, fast) -> None:
+        """Compute ``transform`` with ``fast`` (``newsclf.inference.fast_tfidf.FastFeatures`` built on these
+        vectorizers; the predictor installs it). Refitting or loading state drops it."""
+        self.fast_ = fast
+
     def transform(self, X):
+        fast = self.__dict__.get("fast_")
+        if fast is not None:
+            return fast.transform(X)
         return sp.hstack([vec.transform(X) for vec in self.vectorizers_.values()], format="csr")
 
     def get_state(self) -> tuple[dict, dict]:
@@ -83,6 +92,7 @@ class TextFeatures(BaseEstimator, TransformerMixin):
 
     def set_state(self, meta: dict, arrays: dict) -> TextFeatures:
         self.vectorizers_ = {name: _vectorizer_from_state(m, arrays, name) for name, m in meta["vectorizers"].items()}
+        self.__dict__.pop("fast_", None)
         return self
 
 

@@ -18,8 +18,11 @@ by the window, whatever the input size.
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import sys
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from itertools import islice
 from pathlib import Path
 
@@ -49,6 +52,14 @@ def _length(x) -> int:
     return len(x[0]) + len(x[1]) if isinstance(x, tuple) else len(x)
 
 
+_FORKED: Predictor | None = None  # the predictor whose pool forked last: what its workers inherit
+
+
+def _forked_proba(records: list[dict]) -> np.ndarray:
+    """In a worker process: probabilities for one batch of records, with the inherited predictor."""
+    return _FORKED.model.predict_proba(_FORKED.spec.model_inputs(records))
+
+
 def set_threads(threads: int | None) -> None:
     """Intra-op threads for torch (when the model uses it); ONNX sessions take theirs at creation."""
     if threads and "torch" in sys.modules:
@@ -58,7 +69,7 @@ def set_threads(threads: int | None) -> None:
 class Predictor:
     def __init__(self, checkpoint: Checkpoint, top_k: int | None = None, runtime: str = "native",
                  onnx_model: str | Path | None = None, threads: int | None = None, batch_size: int | None = None,
-                 fast_tfidf: bool = True):
+                 fast_tfidf: bool = True, processes: int | None = None):
         self.checkpoint = checkpoint
         self.spec = checkpoint.input_spec
         self.labels = checkpoint.labels
@@ -80,6 +91,12 @@ class Predictor:
         set_threads(self.threads)
         family = str(checkpoint.manifest["model_kind"]).split(".")[0]
         self.batch_size = _positive_int(batch_size, "batch_size") or DEFAULT_BATCH.get(family, 64)
+        # a torch / onnxruntime model spreads one batch over its own threads; a TF-IDF model (numpy + scipy, much
+        # of it holding the GIL) can have batches predicted side by side in forked worker processes instead
+        self.processes = _positive_int(processes, "processes") or 1
+        if family != "tfidf" or self.runtime_tag or "fork" not in multiprocessing.get_all_start_methods():
+            self.processes = 1
+        self._pool: ProcessPoolExecutor | None = None
         self._static = {"model": checkpoint.manifest["model_kind"], "checkpoint": checkpoint.fingerprint}
         if self.runtime_tag:
             self._static["runtime"] = self.runtime_tag
@@ -105,18 +122,52 @@ class Predictor:
         return torch.inference_mode()
 
     def predict_proba(self, records: list[dict], batch_size: int | None = None) -> np.ndarray:
-        """Calibrated probabilities (rows follow ``records``), computed over length-sorted batches."""
+        """Calibrated probabilities (rows follow ``records``).
+
+        Length-sorted batches, so that a transformer batch pads little.
+        """
+        size = batch_size or self.batch_size
         inputs = self.spec.model_inputs(records)
         probs = np.empty((len(inputs), len(self.labels)), dtype=np.float64)
         if not inputs:
             return probs
-        size = batch_size or self.batch_size
         order = np.argsort(np.fromiter(map(_length, inputs), dtype=np.int64, count=len(inputs)), kind="stable")
         with self._inference():
             for start in range(0, len(order), size):
                 idx = order[start:start + size]
                 probs[idx] = self.model.predict_proba([inputs[i] for i in idx])
         return probs
+
+    # -- worker processes (TF-IDF) -----------------------------------------------------------------------------
+    def start_workers(self) -> bool:
+        """Fork the worker processes now (``processes`` > 1, TF-IDF, a platform with fork); True if there are.
+
+        Call it before starting threads (a progress bar's, a server's): forking a threaded process is unsafe.
+        Each worker inherits the loaded model, predicts whole batches (cleaning included) and returns their
+        probabilities; records are built here, in input order.
+        """
+        global _FORKED
+        if self.processes > 1 and self._pool is None:
+            _FORKED = self
+            self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("fork"))
+            self._pool.submit(int).result()  # a fork-context pool forks all its workers at the first task
+        return self._pool is not None
+
+    def close(self) -> None:
+        """Stop the worker processes, if any."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def _stream_forked(self, records: Iterator[dict], size: int) -> Iterator[dict]:
+        pending: deque = deque()  # (batch, future) in input order; at most 2 batches per worker in flight
+        while True:
+            while len(pending) < 2 * self.processes and (batch := list(islice(records, size))):
+                pending.append((batch, self._pool.submit(_forked_proba, batch)))
+            if not pending:
+                return
+            batch, future = pending.popleft()
+            yield from self._records(batch, future.result())
 
     # -- records ----------------------------------------------------------------------------------------------
     def _records(self, records: list[dict], probs: np.ndarray) -> list[dict]:
@@ -152,5 +203,8 @@ class Predictor:
         size = _positive_int(batch_size, "batch_size") or self.batch_size
         window = _positive_int(window, "window") or size * WINDOW_BATCHES
         it = iter(records)
+        if self.start_workers():
+            yield from self._stream_forked(it, size)
+            return
         while chunk := list(islice(it, max(window, size))):
             yield from self.predict(chunk, size)

@@ -16,6 +16,7 @@ block the others. It binds to 127.0.0.1 unless told otherwise: there is no authe
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import sys
@@ -189,6 +190,7 @@ def serve(checkpoint, host: str = "127.0.0.1", port: int = 8000, log_requests: b
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             raise NewsclfError(f"{name}: expected a positive number, found {value!r}")
     predictor = Predictor.from_checkpoint(checkpoint, **predictor_options)
+    gc.freeze()  # the model and the libraries live as long as the process: the collector need not walk them
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
     log.addHandler(handler)

@@ -90,8 +90,12 @@ class TfidfClassifier:
 
     def logits(self, X) -> np.ndarray:
         """Pre-softmax scores, one column per label (binary LR: ``[0, z]`` so softmax = sigmoid)."""
-        feats = self.pipeline_.named_steps["features"].transform(list(X))
-        z = np.asarray(feats @ self._coef.T) + self._intercept
+        features = self.pipeline_.named_steps["features"]
+        fast = getattr(features, "fast_", None)  # the predictor's fast transform (newsclf.inference.fast_tfidf)
+        if fast is not None:
+            z = fast.linear(list(X), self._coef) + self._intercept
+        else:
+            z = np.asarray(features.transform(list(X)) @ self._coef.T) + self._intercept
         if len(self.labels_) == 2 and z.shape[1] == 1:
             z = np.hstack([np.zeros_like(z), z])
         return z.astype(np.float64)
