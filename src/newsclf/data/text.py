@@ -18,7 +18,6 @@ _BACKSLASH_DOLLAR = re.compile(r"\\\$")
 _BACKSLASH = re.compile(r"\\+")
 _SPACES = re.compile(r"[ \t\u00a0]+")
 _BLANK_LINES = re.compile(r"\s*\n\s*")
-_LOOSE_NEWLINE = re.compile(r"\s\n|\n\s")  # what _BLANK_LINES would change: white space beside a newline
 _NAMED = {"quot": '"', "amp": "&", "lt": "<", "gt": ">", "nbsp": " ", "apos": "'"}
 
 
@@ -37,9 +36,20 @@ def normalize_space(text: str) -> str:
     """
     if "  " in text or "\t" in text or "\u00a0" in text:
         text = _SPACES.sub(" ", text)
-    if "\n" in text and _LOOSE_NEWLINE.search(text):
+    if "\n" in text and _loose_newline(text):
         text = _BLANK_LINES.sub("\n", text)
     return text.strip()
+
+
+def _loose_newline(text: str) -> bool:
+    """Whether white space touches a newline (what ``_BLANK_LINES`` would change): a look at each newline's
+    neighbours, several times faster than a regex scan of the whole text."""
+    at = text.find("\n")
+    while at != -1:
+        if (at and text[at - 1].isspace()) or text[at + 1:at + 2].isspace():
+            return True
+        at = text.find("\n", at + 1)
+    return False
 
 
 def repair_feed_residue(text: str) -> str:

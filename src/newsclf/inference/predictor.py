@@ -198,7 +198,8 @@ class Predictor:
         """Predict an iterable of any length in bounded memory, yielding records in input order.
 
         ``window`` documents (default: 16 batches) are read ahead and sorted by length; memory holds one
-        window of inputs and outputs at a time.
+        window of inputs and outputs at a time. With worker processes (TF-IDF, ``processes`` > 1) batches go
+        to the workers as they are read, at most two per worker in flight, instead of windows.
         """
         size = _positive_int(batch_size, "batch_size") or self.batch_size
         window = _positive_int(window, "window") or size * WINDOW_BATCHES
