@@ -5,6 +5,7 @@ scratch folder outside the repo (default /tmp/newsclf-memory), runs predict.py o
 and reads that process's peak resident set size from the kernel (``os.wait4`` rusage, ``ru_maxrss``).
 
     python benchmarks/predict_memory.py --checkpoint runs/topic-tfidf --lines 100000 1000000
+    python benchmarks/predict_memory.py --checkpoint runs/topic-tfidf --lines 100000 1000000 -- processes=1
 
 Prints one row per size (lines, seconds, documents/s, peak RSS MiB) and, last, ``peak_rss_mib=...``.
 """
@@ -57,7 +58,7 @@ def main(argv=None) -> None:
     ap.add_argument("--scratch", default="/tmp/newsclf-memory", help="folder for the JSONL files (not the repo)")
     ap.add_argument("--data-root", default=None)
     ap.add_argument("--keep", action="store_true", help="keep the input and output files")
-    ap.add_argument("extra", nargs="*", help="more predict.py overrides, e.g. batch_size=512")
+    ap.add_argument("extra", nargs="*", help="more predict.py overrides after --, e.g. -- check_ids=false")
     args = ap.parse_args(argv)
     scratch = Path(args.scratch)
     scratch.mkdir(parents=True, exist_ok=True)
