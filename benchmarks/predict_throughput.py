@@ -106,6 +106,7 @@ def tfidf_rows(ckpt, docs, threads, rows):
     # processes=threads: batches side by side in forked workers, as predict.py does (processes: null = threads)
     for name, fast in (("tfidf", True), ("tfidf-sklearn", False)):
         pred = Predictor.from_checkpoint(ckpt, threads=threads, processes=threads, fast_tfidf=fast)
+        gc.freeze()  # before forking, as predict.py does: the workers inherit a frozen heap
         pred.start_workers()
         run_predictor(name, pred, docs, warm, rows)
         pred.close()
