@@ -96,9 +96,8 @@ class _Block:
 
     def char_grams(self, chunks: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """``(chunk index, column id)`` of every char_wb n-gram of ``chunks`` (already lower-cased as the
-        vectorizer does) that is in the vocabulary, grouped by chunk."""
-        if not self.keyed:
-            return self._char_grams_sklearn(chunks)
+        vectorizer does) that is in the vocabulary, grouped by chunk. Needs ``keyed`` (else
+        :meth:`_char_grams_sklearn`, on the chunks as written)."""
         lens = np.fromiter(map(len, chunks), dtype=np.int64, count=len(chunks)) + 2  # padded: ' ' + w + ' '
         digits = self._digits(" " + "  ".join(chunks) + " ")
         chunk_of = np.repeat(np.arange(len(chunks)), lens)
@@ -376,8 +375,8 @@ class FastFeatures:
         parts, seqs = [], []
         for b in self.blocks:
             text = lowered if b.lowercase else new
-            if b.char:
-                parts.append(b.char_grams(text))
+            if b.char:  # the sklearn fallback lower-cases itself, so it gets the chunks as written
+                parts.append(b.char_grams(text) if b.keyed else b._char_grams_sklearn(new))
                 continue
             counts, ids = b.tokens(text)
             owner = np.repeat(np.arange(len(new)), counts)
