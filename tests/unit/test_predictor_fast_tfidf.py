@@ -27,7 +27,8 @@ def _vectorizers():
     return [TfidfVectorizer(ngram_range=(1, 2), **common), TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), **common),
             TfidfVectorizer(ngram_range=(1, 3), sublinear_tf=False, norm="l1"),
             TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), lowercase=False, use_idf=False),
-            TfidfVectorizer(analyzer="char_wb", ngram_range=(4, 6), sublinear_tf=True)]  # short words: whole, once
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(4, 6), sublinear_tf=True),  # short words: whole, once
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3), norm=None)]
 
 
 FITTED = [v.fit(CORPUS) for v in _vectorizers()]
@@ -80,6 +81,17 @@ def test_features_together_equal_the_hstack_and_linear_equals_the_product():
     np.testing.assert_allclose(got.toarray(), want.toarray(), rtol=0, atol=1e-6)
     coef = np.random.default_rng(0).normal(size=(3, want.shape[1])).astype(np.float32)
     np.testing.assert_allclose(fast.linear(docs, coef), want @ coef.T, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("picks", [(0, 1), (2,), (3,), (5,), (0, 1, 2, 3, 4, 5), (2, 5, 1)])
+def test_linear_equals_the_product_for_every_weighting(picks):
+    """l2 / l1 / no norm, idf on / off, sublinear tf on / off, mixed in one FastFeatures: linear() folds idf and
+    the norms into its constant matrices, so each combination must still give the features' product."""
+    vecs = [FITTED[i] for i in picks]
+    docs = CORPUS + AWKWARD
+    want = sp.hstack([v.transform(docs) for v in vecs], format="csr")
+    coef = np.random.default_rng(2).normal(size=(2, want.shape[1])).astype(np.float32)
+    np.testing.assert_allclose(FastFeatures(vecs).linear(docs, coef), want @ coef.T, rtol=1e-5, atol=1e-5)
 
 
 def test_a_document_scores_the_same_whatever_its_batch():

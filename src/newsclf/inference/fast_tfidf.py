@@ -71,6 +71,10 @@ class _Block:
         terms = list(vocab)
         self.alphabet = np.array(sorted({ord(ch) for t in terms for ch in t}), dtype=np.uint32)
         self.base = len(self.alphabet) + 2  # digits: 1..A for the alphabet, A+1 for any other character
+        # digit of each code point up to the alphabet's largest; any larger one is "other" (the last slot)
+        top = int(self.alphabet[-1]) + 1 if len(self.alphabet) else 0
+        self.digit_of = np.full(top + 1, len(self.alphabet) + 1, dtype=np.int64)
+        self.digit_of[self.alphabet.astype(np.int64)] = np.arange(1, len(self.alphabet) + 1)
         longest = max(map(len, terms), default=1)
         self.keyed = self.base ** max(longest, self.max_n) < 2**62
         if not self.keyed:  # a huge alphabet: fall back to sklearn's analyzer for new chunks
@@ -90,41 +94,39 @@ class _Block:
 
     def _digits(self, text: str) -> np.ndarray:
         codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        pos = np.minimum(np.searchsorted(self.alphabet, codes), max(len(self.alphabet) - 1, 0))
-        known = self.alphabet[pos] == codes if len(self.alphabet) else np.zeros(len(codes), dtype=bool)
-        return np.where(known, pos + 1, len(self.alphabet) + 1).astype(np.int64)
+        return self.digit_of[np.minimum(codes, len(self.digit_of) - 1)]
 
-    def char_grams(self, chunks: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    def char_grams(self, chunks: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
         """``(chunk index, column id)`` of every char_wb n-gram of ``chunks`` (already lower-cased as the
-        vectorizer does) that is in the vocabulary, grouped by chunk. Needs ``keyed`` (else
-        :meth:`_char_grams_sklearn`, on the chunks as written)."""
+        vectorizer does) that is in the vocabulary: one list per n-gram size (and one for chunks shorter than
+        every size), each grouped by chunk. Needs ``keyed`` (else :meth:`_char_grams_sklearn`, on the chunks as
+        written)."""
         lens = np.fromiter(map(len, chunks), dtype=np.int64, count=len(chunks)) + 2  # padded: ' ' + w + ' '
         digits = self._digits(" " + "  ".join(chunks) + " ")
         chunk_of = np.repeat(np.arange(len(chunks)), lens)
-        total = len(digits)
-        sizes = range(self.min_n, self.max_n + 1)
-        keys = np.zeros((total, len(sizes)), dtype=np.int64)
-        valid = np.zeros((total, len(sizes)), dtype=bool)
-        key = np.zeros(total, dtype=np.int64)
+        key = np.zeros(len(digits), dtype=np.int64)
+        keys, owners = [], []
         for n in range(1, self.max_n + 1):
-            m = total - n + 1
+            m = len(digits) - n + 1
             if m <= 0:
                 break
             key = key[:m] * self.base + digits[n - 1:]
             if n >= self.min_n:
-                keys[:m, n - self.min_n] = key
-                valid[:m, n - self.min_n] = chunk_of[:m] == chunk_of[n - 1:]
-        flat_keys, owner = keys[valid], np.broadcast_to(chunk_of[:, None], valid.shape)[valid]
+                inside = chunk_of[:m] == chunk_of[n - 1:]  # the window stays within one padded chunk
+                keys.append(key[inside])
+                owners.append(chunk_of[:m][inside])
         short = np.flatnonzero(lens < self.min_n)  # a padded word shorter than every size: itself, once
         if len(short):
-            whole = [self._key(" " + chunks[i] + " ") for i in short]
-            flat_keys = np.concatenate([flat_keys, np.array(whole, dtype=np.int64)])
-            owner = np.concatenate([owner, short])
-            order = np.argsort(owner, kind="stable")
-            flat_keys, owner = flat_keys[order], owner[order]
-        pos = self.key_index.get_indexer(flat_keys)
-        hit = pos >= 0
-        return owner[hit], self.key_feature[pos[hit]] + self.offset
+            keys.append(np.array([self._key(" " + chunks[i] + " ") for i in short], dtype=np.int64))
+            owners.append(short)
+        pos = self.key_index.get_indexer(np.concatenate(keys)) if keys else np.zeros(0, dtype=np.int64)
+        out, at = [], 0
+        for part, owner in zip(keys, owners, strict=True):
+            found = pos[at:at + len(part)]
+            at += len(part)
+            hit = found >= 0
+            out.append((owner[hit], self.key_feature[found[hit]] + self.offset))
+        return out
 
     def _key(self, gram: str) -> int:
         key = 0
@@ -245,7 +247,7 @@ class FastFeatures:
                                     else np.ones(b.size) for b in self.blocks]).astype(self._dtype)
         self._starts = np.array([b.offset for b in self.blocks], dtype=np.int64)
         self._as_output = type(vecs[0].transform([""]))  # csr_matrix or csr_array, as sklearn returns
-        self._by_block = None  # (coef, coef spread per block) for linear()
+        self._by_block = None  # (coef, *its constant matrices) for linear()
         self._member = {}  # norm -> (features x blocks) indicator of the blocks with that norm
         self._prime()
 
@@ -286,21 +288,52 @@ class FastFeatures:
         return self._as_output(X)
 
     def linear(self, docs, coef: np.ndarray) -> np.ndarray:
-        """``transform(docs) @ coef.T`` without building the normalised matrix: each block's dot products and
-        norm come from the weighted counts, and the division happens on the (documents x classes) result."""
+        """``transform(docs) @ coef.T`` without building the normalised matrix.
+
+        Two sparse products over the documents' tf values (counts after sublinear scaling) give everything: tf
+        @ (idf x coef, spread so that block b fills columns b*C..) the per-block dot products, and tf^2 @ idf^2
+        (l2) or tf @ idf (l1) per block the squared norms; the idf is folded into those constant matrices, the
+        division by each block's norm happens on the (documents x classes) result."""
         parts = self._counts(docs)
         k, n_out = len(self.blocks), coef.shape[0]
-        if self._by_block is None or self._by_block[0] is not coef:  # coef spread: block b in columns b*C..
-            spread = np.zeros((self.n_features, k * n_out), dtype=self._dtype)
-            for i, b in enumerate(self.blocks):
-                spread[b.offset:b.offset + b.size, i * n_out:(i + 1) * n_out] = coef[:, b.offset:b.offset + b.size].T
-            self._by_block = (coef, spread)
-        z = np.zeros((len(parts[0].indptr) - 1, k * n_out), dtype=np.float64)
+        if self._by_block is None or self._by_block[0] is not coef:
+            self._by_block = (coef, *self._linear_constants(coef))
+        _, by_tf, by_tf2 = self._by_block
+        n_docs = len(parts[0].indptr) - 1
+        acc = np.zeros((n_docs, by_tf.shape[1]), dtype=np.float64)
+        sq = np.zeros((n_docs, k), dtype=np.float64) if by_tf2 is not None else None
         for part in parts:
-            self._tf_idf(part)
-            z += part @ self._by_block[1]
-        norms = self._norms(parts)
-        return (z.reshape(-1, k, n_out) / norms[:, :, None]).sum(axis=1)
+            self._tf(part)
+            acc += part @ by_tf
+            if sq is not None:
+                part.data *= part.data
+                sq += part @ by_tf2
+        z = acc[:, :k * n_out].reshape(-1, k, n_out)
+        norms = np.ones((n_docs, k), dtype=np.float64)
+        for i, b in enumerate(self.blocks):
+            if b.vec.norm == "l1":
+                norms[:, i] = acc[:, k * n_out + i]
+            elif b.vec.norm == "l2":
+                norms[:, i] = np.sqrt(sq[:, i])
+        norms[norms == 0.0] = 1.0
+        return (z / norms[:, :, None]).sum(axis=1)
+
+    def _linear_constants(self, coef: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(by_tf, by_tf2)`` for :meth:`linear`: idf x coef with block b in columns b*C.., then one column per
+        block with an l1 norm (its idf), if any; and idf^2 per block, if any block has an l2 norm (else None)."""
+        k, n_out = len(self.blocks), coef.shape[0]
+        idf = self._idf.astype(np.float64)
+        norms = [b.vec.norm for b in self.blocks]
+        by_tf = np.zeros((self.n_features, k * n_out + (k if "l1" in norms else 0)), dtype=self._dtype)
+        by_tf2 = np.zeros((self.n_features, k), dtype=self._dtype) if "l2" in norms else None
+        for i, b in enumerate(self.blocks):
+            cols = slice(b.offset, b.offset + b.size)
+            by_tf[cols, i * n_out:(i + 1) * n_out] = coef[:, cols].T * idf[cols, None]
+            if b.vec.norm == "l1":
+                by_tf[cols, k * n_out + i] = idf[cols]
+            elif b.vec.norm == "l2":
+                by_tf2[cols, i] = idf[cols] ** 2
+        return by_tf, by_tf2
 
     # -- counts ------------------------------------------------------------------------------------------------
     def _counts(self, docs) -> list[sp.csr_matrix]:
@@ -376,7 +409,7 @@ class FastFeatures:
         for b in self.blocks:
             text = lowered if b.lowercase else new
             if b.char:  # the sklearn fallback lower-cases itself, so it gets the chunks as written
-                parts.append(b.char_grams(text) if b.keyed else b._char_grams_sklearn(new))
+                parts.extend(b.char_grams(text) if b.keyed else [b._char_grams_sklearn(new)])
                 continue
             counts, ids = b.tokens(text)
             owner = np.repeat(np.arange(len(new)), counts)
@@ -425,8 +458,8 @@ class FastFeatures:
         return doc_of[at], cols
 
     # -- tf-idf weighting: TfidfTransformer.transform, per block ------------------------------------------------
-    def _tf_idf(self, X: sp.csr_matrix) -> None:
-        """Counts -> tf (sublinear where the block says so) x idf, in place."""
+    def _tf(self, X: sp.csr_matrix) -> None:
+        """Counts -> tf (sublinear where the block says so), in place."""
         data = X.data
         sublinear = [b.vec.sublinear_tf for b in self.blocks]
         if all(sublinear):
@@ -438,7 +471,11 @@ class FastFeatures:
                 sel[b.offset:b.offset + b.size] = sub
             sel = sel[X.indices]
             data[sel] = np.log(data[sel]) + 1.0
-        data *= self._idf[X.indices]
+
+    def _tf_idf(self, X: sp.csr_matrix) -> None:
+        """Counts -> tf x idf, in place."""
+        self._tf(X)
+        X.data *= self._idf[X.indices]
 
     def _norms(self, parts: list[sp.csr_matrix]) -> np.ndarray:
         """Each row's norm per block over ``parts`` (documents x blocks); 1 for a block without a norm and for

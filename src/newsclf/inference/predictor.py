@@ -148,6 +148,7 @@ class Predictor:
         """
         global _FORKED
         if self.processes > 1 and self._pool is None:
+            self.predict_proba([{}])  # one empty document builds the model's lazy constants once, for all workers
             _FORKED = self
             self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("fork"))
             self._pool.submit(int).result()  # a fork-context pool forks all its workers at the first task
