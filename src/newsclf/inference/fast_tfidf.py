@@ -12,8 +12,9 @@ an AG News document has about a thousand ``char_wb`` 2-5 grams, so the char vect
 - a batch's counts for every vectorizer at once are then one sparse product (documents x chunks) @
   (chunks x features), in C; word n-grams (n >= 2) may span chunks, so they are matched on the documents'
   token-id sequences, again with integer keys;
-- a linear model needs ``X @ coef.T`` only: :meth:`FastFeatures.linear` takes it from the tf-idf weighted
-  counts and divides by each vectorizer's norm afterwards, without building the normalised matrix.
+- a linear model needs ``X @ coef.T`` only: :meth:`FastFeatures.linear` folds the idf into the coefficients
+  once, takes each vectorizer's dot products and squared norm from two products over the tf values, and
+  divides by the norms afterwards, without building the tf-idf matrix.
 
 The weighting repeats ``TfidfTransformer.transform`` (sublinear tf, idf, per-vectorizer norm), so
 ``transform`` equals ``sp.hstack([vec.transform(X) for vec in vecs])`` up to float rounding (tests compare
