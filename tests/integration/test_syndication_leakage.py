@@ -1,7 +1,8 @@
 """A syndication detector that cannot cheat: markers never reach a model, copies never cross a split.
 
 - Injection: every known footer and credit, added where it lives (start / end of the body, title suffix),
-  leaves the prediction ``scores`` unchanged, for TF-IDF and the transformer, and shows up in ``evidence``.
+  leaves the prediction ``scores`` unchanged, for TF-IDF, TF-IDF + style and the transformer, and shows up in
+  ``evidence``.
 - Real NDTV data: no footer or credit in any model input (all splits, also with the AG News weak labels);
   no near-duplicate pair across splits above the configured threshold; a marker-only model is near perfect,
   which is what the leak would be worth.
@@ -27,6 +28,7 @@ from newsclf.data.sources import AgNewsWire
 from newsclf.data.text import join_title
 from newsclf.inference.predictor import Predictor
 from newsclf.models.tfidf import TfidfClassifier
+from newsclf.models.tfidf_style import TfidfStyleClassifier
 from tests.conftest import SEED_ARTICLE, custom_data_overrides, write_jsonl
 
 INJECTED = [r for r in MARKERS if r.kind != "residue"]
@@ -111,7 +113,7 @@ def _assert_invariant(predictor: Predictor, records: list[dict], atol: float = 0
 
 
 # --------------------------------------------------------------------------------------------- injection
-@pytest.mark.parametrize("model", ["tfidf", "tiny_transformer"])
+@pytest.mark.parametrize("model", ["tfidf", "tfidf_style", "tiny_transformer"])
 def test_marker_injection_leaves_scores_unchanged(compose_cfg, tiny_syndication, tmp_path, monkeypatch, model):
     before = torch.get_num_threads()
     try:
@@ -195,12 +197,14 @@ def test_marker_only_model_shows_what_the_leak_is_worth(ndtv):
     assert f1_score(y_test, model.predict(x_test), average="macro") >= 0.95  # the footer is the label
 
 
-def test_marker_injection_on_real_ndtv_texts(ndtv):
+@pytest.mark.parametrize("make", [lambda: TfidfClassifier(char_ngram_range=None), TfidfStyleClassifier],
+                         ids=["tfidf", "tfidf_style"])
+def test_marker_injection_on_real_ndtv_texts(ndtv, make):
     """Real bodies end in quotes, numbers, abbreviations: injected markers still leave the model input alone."""
     cfg, _, splits = ndtv
     spec = workflows.input_spec(cfg.task)
     train = splits["train"][:150]
-    model = TfidfClassifier(char_ngram_range=None).fit(spec.model_inputs(train), [r["label"] for r in train])
+    model = make().fit(spec.model_inputs(train), [r["label"] for r in train])
     records = [{"title": r["title"], "text": strip_markers(r["text"])[0]} for r in splits["test"][:8]]
     base = model.predict_proba(spec.model_inputs(records))
     n = 0
