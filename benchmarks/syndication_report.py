@@ -7,9 +7,10 @@ Sections of the report (``OUT/report.md`` and ``OUT/report.json``):
 2. **Leak audit**: a *marker-only* model (TF-IDF + LR over nothing but the markers found in the raw text,
    see ``markers.marker_only_text``) on the test days, with all markers and without footers; a *section-only*
    model (majority label of the URL section in train); AG News weak labels (wire credit vs none).
-3. **Models**: NDTV time-split test macro-F1 for each configuration (TF-IDF and transformer, with and without
-   AG News weak labels, and ``experiment=syndication_best``), per URL section (world-news / india-news) and
-   section-balanced (each (section, label) cell of the sections holding both labels weighs the same).
+3. **Models**: NDTV time-split test macro-F1 for each configuration (TF-IDF, TF-IDF + style and transformer,
+   with and without AG News weak labels, the style blocks alone, and ``experiment=syndication_best``), per URL
+   section (world-news / india-news) and section-balanced (each (section, label) cell of the sections holding
+   both labels weighs the same); with ``--selection``, the day-CV table that chose ``syndication_best``.
 4. **Invariance**: injected footers / credits change no score (count of changed predictions).
 5. **Evidence**: what ``predict.py`` reports for the seed article.
 
@@ -61,12 +62,18 @@ RUNS = {  # name -> train.py overrides (task=syndication is added)
 
 
 # ----------------------------------------------------------------------------------------------- metrics
-def section_metrics(y_true: list[str], y_pred: list[str], sections: list[str]) -> dict:
+MIN_PER_LABEL = 10  # a section counts in the balanced score only with this many articles of each label
+
+
+def section_metrics(y_true: list[str], y_pred: list[str], sections: list[str],
+                    min_per_label: int = MIN_PER_LABEL) -> dict:
     """Per-section accuracy / macro-F1 and a section-balanced macro-F1.
 
     The NDTV URL section is confounded with the label (world-news is mostly wire copy, india-news mostly
-    staff copy), so a topic detector looks good overall. Balanced: only sections that hold both labels count,
-    and every (section, label) cell gets the same total weight, so "world-news => syndicated" earns nothing.
+    staff copy), so a topic detector looks good overall. Balanced: only sections that hold at least
+    ``min_per_label`` articles of each label count, and every (section, label) cell gets the same total weight,
+    so "world-news => syndicated" earns nothing. Without the minimum, a section with 2 + 1 test articles
+    (business) weighed as much as india-news's 159 and decided the score.
     """
     out: dict = {}
     for sec in ("world-news", "india-news"):
@@ -76,19 +83,19 @@ def section_metrics(y_true: list[str], y_pred: list[str], sections: list[str]) -
             out[sec] = {"n": len(idx), "syndicated_share": t.count("syndicated") / len(idx),
                         "accuracy": accuracy_score(t, p), "macro_f1": f1_score(t, p, labels=LABELS, average="macro")}
     cells = Counter(zip(sections, y_true, strict=True))
-    both = {s for s, _ in cells if all(cells[(s, lab)] for lab in LABELS)}
+    both = {s for s, _ in cells if all(cells[(s, lab)] >= max(min_per_label, 1) for lab in LABELS)}
     idx = [i for i, s in enumerate(sections) if s in both]
     weights = [1.0 / cells[(sections[i], y_true[i])] for i in idx]
-    out["balanced"] = {"sections": sorted(both), "n": len(idx),
+    out["balanced"] = {"sections": sorted(both), "n": len(idx), "min_per_label": min_per_label,
                        "macro_f1": f1_score([y_true[i] for i in idx], [y_pred[i] for i in idx], labels=LABELS,
-                                            average="macro", sample_weight=weights)}
+                                            average="macro", sample_weight=weights) if idx else float("nan")}
     return out
 
 
-def scores(y_true: list[str], y_pred: list[str], sections: list[str]) -> dict:
+def scores(y_true: list[str], y_pred: list[str], sections: list[str], min_per_label: int = MIN_PER_LABEL) -> dict:
     return {"macro_f1": f1_score(y_true, y_pred, labels=LABELS, average="macro"),
             "accuracy": accuracy_score(y_true, y_pred), "n": len(y_true),
-            "sections": section_metrics(y_true, y_pred, sections)}
+            "sections": section_metrics(y_true, y_pred, sections, min_per_label)}
 
 
 # ----------------------------------------------------------------------------------------------- data

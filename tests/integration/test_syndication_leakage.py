@@ -238,10 +238,38 @@ def test_section_balanced_score_gives_a_section_detector_nothing():
     y_true = (["syndicated"] * 9 + ["not_syndicated"] + ["syndicated"] * 2 + ["not_syndicated"] * 8
               + ["not_syndicated"] * 4)
     by_section = ["syndicated" if s == "world-news" else "not_syndicated" for s in sections]
-    result = _report_module().scores(y_true, by_section, sections)
+    result = _report_module().scores(y_true, by_section, sections, min_per_label=1)
     assert result["macro_f1"] > 0.85
     assert result["sections"]["balanced"]["sections"] == ["india-news", "world-news"]
     assert result["sections"]["balanced"]["macro_f1"] == pytest.approx(0.5)
     assert result["sections"]["world-news"]["syndicated_share"] == pytest.approx(0.9)
-    perfect = _report_module().scores(y_true, y_true, sections)["sections"]["balanced"]["macro_f1"]
+    perfect = _report_module().scores(y_true, y_true, sections, min_per_label=1)["sections"]["balanced"]["macro_f1"]
     assert perfect == pytest.approx(1.0)
+
+
+def test_section_balanced_score_ignores_tiny_sections():
+    """A section with a handful of articles of one label must not weigh as much as a large one: by default a
+    section counts only with MIN_PER_LABEL articles of each label."""
+    report = _report_module()
+    sections = ["india-news"] * 40 + ["business"] * 3
+    y_true = ["syndicated"] * 15 + ["not_syndicated"] * 25 + ["not_syndicated"] * 2 + ["syndicated"]
+    y_pred = ["not_syndicated"] * 40 + y_true[40:]  # right on the 3 business articles only
+    default = report.scores(y_true, y_pred, sections)["sections"]["balanced"]
+    assert default["sections"] == ["india-news"] and default["n"] == 40
+    assert default["macro_f1"] == pytest.approx(report.scores(y_true[:40], y_pred[:40], sections[:40], 1)[
+        "sections"]["balanced"]["macro_f1"])
+    loose = report.scores(y_true, y_pred, sections, min_per_label=1)["sections"]["balanced"]
+    assert loose["macro_f1"] > default["macro_f1"] + 0.2  # what the 3 business articles were worth
+    assert np.isnan(report.scores(y_true[40:], y_pred[40:], sections[40:])["sections"]["balanced"]["macro_f1"])
+
+
+def test_report_runs_and_style_grid_build_models(compose_cfg):
+    """Every configuration the report trains composes from the real configs, and every day-CV grid row builds."""
+    report = _report_module()
+    for name, overrides in report.RUNS.items():
+        cfg = compose_cfg("config", ["task=syndication", *overrides])
+        model = workflows.instantiate(cfg.model, input_kind="text")
+        assert model.kind in ("tfidf.v1", "tfidf_style.v1", "transformer.v1"), name
+    assert compose_cfg("config", ["experiment=syndication_best"]).model._target_.endswith("TfidfStyleClassifier")
+    for kwargs in report.STYLE_GRID.values():
+        assert TfidfStyleClassifier(**kwargs).get_params()["C"] > 0
