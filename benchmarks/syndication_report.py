@@ -7,19 +7,21 @@ Sections of the report (``OUT/report.md`` and ``OUT/report.json``):
 2. **Leak audit**: a *marker-only* model (TF-IDF + LR over nothing but the markers found in the raw text,
    see ``markers.marker_only_text``) on the test days, with all markers and without footers; a *section-only*
    model (majority label of the URL section in train); AG News weak labels (wire credit vs none).
-3. **Models**: NDTV time-split test macro-F1 for each configuration (TF-IDF and transformer, with and without
-   AG News weak labels, and ``experiment=syndication_best``), per URL section (world-news / india-news) and
-   section-balanced (each (section, label) cell of the sections holding both labels weighs the same).
+3. **Models**: NDTV time-split test macro-F1 for each configuration (TF-IDF, TF-IDF + style and transformer,
+   with and without AG News weak labels, the style blocks alone, and ``experiment=syndication_best``), per URL
+   section (world-news / india-news) and section-balanced (each (section, label) cell of the sections holding
+   both labels weighs the same); with ``--selection``, the day-CV table that chose ``syndication_best``.
 4. **Invariance**: injected footers / credits change no score (count of changed predictions).
 5. **Evidence**: what ``predict.py`` reports for the seed article.
 
 Each configuration is trained by the real CLI (``scripts/train.py``), so the report lists the exact commands;
 an existing checkpoint in ``OUT/<name>`` is reused. ``--select`` runs the model selection instead: leave-one-
-day-out cross-validation over the non-test days (train + dev, never test) for TF-IDF settings and the weak
-labels. Usage::
+day-out cross-validation over the non-test days (train + dev, never test) for TF-IDF and TF-IDF + style
+settings and the weak labels. Usage::
 
     python benchmarks/syndication_report.py --out runs/syndication_report --runs tfidf,tfidf_ag,best
     python benchmarks/syndication_report.py --out runs/syndication_select --select
+    python benchmarks/syndication_report.py --out runs/syndication_report --selection runs/syndication_select/select.json
     python benchmarks/syndication_report.py --out runs/syndication_select --select-transformer   # ~5 fits
 """
 
@@ -48,17 +50,30 @@ RUNS = {  # name -> train.py overrides (task=syndication is added)
     "tfidf_ag": ["model=tfidf", "data.weak_labels=ag_news"],
     "transformer": ["model=transformer"],
     "transformer_ag": ["model=transformer", "data.weak_labels=ag_news", "data.weak_max_rows=1000"],  # CPU budget
+    # TF-IDF + writing style (model=tfidf_style) and its blocks alone: style statistics, masked-text n-grams
+    # (each with the setting that won day-CV among its kind: C=0.1 for the style statistics, 1-2-grams masked)
+    "style_only": ["model=tfidf_style", "model.word_weight=0", "model.masked_weight=0", "model.style_weight=1.0",
+                   "model.C=0.1"],
+    "masked_only": ["model=tfidf_style", "model.word_weight=0", "model.style_weight=0", "model.masked_ngram_range=[1,2]"],
+    "tfidf_style": ["model=tfidf_style"],
+    "tfidf_style_ag": ["model=tfidf_style", "data.weak_labels=ag_news"],
     "best": ["experiment=syndication_best"],
 }
 
 
 # ----------------------------------------------------------------------------------------------- metrics
-def section_metrics(y_true: list[str], y_pred: list[str], sections: list[str]) -> dict:
+MIN_PER_LABEL = 10  # a section counts in the balanced score only with this many articles of each label
+
+
+def section_metrics(y_true: list[str], y_pred: list[str], sections: list[str],
+                    min_per_label: int = MIN_PER_LABEL) -> dict:
     """Per-section accuracy / macro-F1 and a section-balanced macro-F1.
 
     The NDTV URL section is confounded with the label (world-news is mostly wire copy, india-news mostly
-    staff copy), so a topic detector looks good overall. Balanced: only sections that hold both labels count,
-    and every (section, label) cell gets the same total weight, so "world-news => syndicated" earns nothing.
+    staff copy), so a topic detector looks good overall. Balanced: only sections that hold at least
+    ``min_per_label`` articles of each label count, and every (section, label) cell gets the same total weight,
+    so "world-news => syndicated" earns nothing. Without the minimum, a section with 2 + 1 test articles
+    (business) weighed as much as india-news's 159 and decided the score.
     """
     out: dict = {}
     for sec in ("world-news", "india-news"):
@@ -68,19 +83,19 @@ def section_metrics(y_true: list[str], y_pred: list[str], sections: list[str]) -
             out[sec] = {"n": len(idx), "syndicated_share": t.count("syndicated") / len(idx),
                         "accuracy": accuracy_score(t, p), "macro_f1": f1_score(t, p, labels=LABELS, average="macro")}
     cells = Counter(zip(sections, y_true, strict=True))
-    both = {s for s, _ in cells if all(cells[(s, lab)] for lab in LABELS)}
+    both = {s for s, _ in cells if all(cells[(s, lab)] >= max(min_per_label, 1) for lab in LABELS)}
     idx = [i for i, s in enumerate(sections) if s in both]
     weights = [1.0 / cells[(sections[i], y_true[i])] for i in idx]
-    out["balanced"] = {"sections": sorted(both), "n": len(idx),
+    out["balanced"] = {"sections": sorted(both), "n": len(idx), "min_per_label": min_per_label,
                        "macro_f1": f1_score([y_true[i] for i in idx], [y_pred[i] for i in idx], labels=LABELS,
-                                            average="macro", sample_weight=weights)}
+                                            average="macro", sample_weight=weights) if idx else float("nan")}
     return out
 
 
-def scores(y_true: list[str], y_pred: list[str], sections: list[str]) -> dict:
+def scores(y_true: list[str], y_pred: list[str], sections: list[str], min_per_label: int = MIN_PER_LABEL) -> dict:
     return {"macro_f1": f1_score(y_true, y_pred, labels=LABELS, average="macro"),
             "accuracy": accuracy_score(y_true, y_pred), "n": len(y_true),
-            "sections": section_metrics(y_true, y_pred, sections)}
+            "sections": section_metrics(y_true, y_pred, sections, min_per_label)}
 
 
 # ----------------------------------------------------------------------------------------------- data
@@ -224,9 +239,10 @@ def seed_evidence(run_dir: Path) -> dict:
 
 
 # ----------------------------------------------------------------------------------------------- selection
-def day_cv(make_model, records: list[dict], spec, extra: tuple[list, list] | None = None) -> float:
+def day_cv(make_model, records: list[dict], spec, extra: tuple[list, list] | None = None) -> dict:
     """Leave-one-day-out macro-F1 over ``records`` (each held-out day after the first; training rows that are
-    near-duplicates of a held-out row are dropped, as in the real split)."""
+    near-duplicates of a held-out row are dropped, as in the real split), pooled over the held-out days, and
+    the same predictions' section-balanced macro-F1."""
     from newsclf.data.dedup import near_duplicate_groups
 
     X, y = spec.model_inputs(records), [r["label"] for r in records]
@@ -243,7 +259,10 @@ def day_cv(make_model, records: list[dict], spec, extra: tuple[list, list] | Non
         model = make_model().fit(xs, ys)
         pred.update(zip(held, model.predict([X[i] for i in held]), strict=True))
     idx = sorted(pred)
-    return f1_score([y[i] for i in idx], [pred[i] for i in idx], labels=LABELS, average="macro")
+    y_true, y_pred = [y[i] for i in idx], [pred[i] for i in idx]
+    return {"macro_f1": f1_score(y_true, y_pred, labels=LABELS, average="macro"),
+            "balanced_macro_f1": section_metrics(y_true, y_pred, [records[i]["section"] for i in idx])[
+                "balanced"]["macro_f1"]}
 
 
 SELECT_GRID = {  # TF-IDF settings (constructor kwargs over configs/model/tfidf.yaml)
@@ -253,6 +272,22 @@ SELECT_GRID = {  # TF-IDF settings (constructor kwargs over configs/model/tfidf.
     "word 1-2, C=1": {"char_ngram_range": None, "C": 1.0},
     "word 1-2, C=3, min_df=2": {"char_ngram_range": None, "C": 3.0, "min_df": 2},
     "word 1-3, C=3": {"char_ngram_range": None, "C": 3.0, "word_ngram_range": [1, 3]},
+}
+
+
+STYLE_GRID = {  # model=tfidf_style settings (constructor kwargs over configs/model/tfidf_style.yaml)
+    "style statistics only, C=0.01": {"word_weight": 0, "masked_weight": 0, "style_weight": 1.0, "C": 0.01},
+    "style statistics only, C=0.1": {"word_weight": 0, "masked_weight": 0, "style_weight": 1.0, "C": 0.1},
+    "masked 1-3 only, C=3": {"word_weight": 0, "style_weight": 0},
+    "masked 1-2 only, C=3": {"word_weight": 0, "style_weight": 0, "masked_ngram_range": [1, 2]},
+    "word + masked, C=3": {"style_weight": 0},
+    "word + style 0.5, C=3": {"masked_weight": 0},
+    "word + masked + style 0.5, C=3 (tfidf_style)": {},
+    "word + masked + style 0.25, C=3": {"style_weight": 0.25},
+    "word + masked + style 1.0, C=3": {"style_weight": 1.0},
+    "word 0.5 + masked + style 0.5, C=3": {"word_weight": 0.5},
+    "word + masked + style 0.5, C=1": {"C": 1.0},
+    "word + masked + style 0.5, C=10": {"C": 10.0},
 }
 
 
@@ -269,30 +304,37 @@ def transformer_factory(overrides: list[str]):
 
 
 def select(data_root: Path, transformer: bool) -> dict:
+    """Day-CV of every setting in :data:`SELECT_GRID` (model=tfidf) and :data:`STYLE_GRID` (model=tfidf_style);
+    the best by pooled macro-F1 is then tried with AG News weak labels. Never looks at the test days."""
     from newsclf.data.inputs import InputSpec
     from newsclf.data.sources import AgNewsWire
     from newsclf.models.tfidf import TfidfClassifier
+    from newsclf.models.tfidf_style import TfidfStyleClassifier
 
     spec = InputSpec(kind="text", repair_feed_residue=True, strip_markers=True)
     _, splits = load_ndtv(data_root)
     records = splits["train"] + splits["dev"]  # the non-test days only
     base = dict(word_ngram_range=[1, 2], char_ngram_range=[2, 5], C=10.0, class_weight="balanced", max_iter=3000)
     makers = {name: (lambda kw=kw: TfidfClassifier(**{**base, **kw})) for name, kw in SELECT_GRID.items()}
+    makers.update({f"tfidf_style: {name}": (lambda kw=kw: TfidfStyleClassifier(**kw))
+                   for name, kw in STYLE_GRID.items()})
     if transformer:  # fixed epochs (no dev inside a fold, so no early stopping)
         makers = {"transformer (configs/model/transformer.yaml + tuned)": transformer_factory([])}
     out = {}
     for name, make in makers.items():
         out[name] = day_cv(make, records, spec)
-        print(f"{name:45s} day-CV macro-F1 {out[name]:.3f}", flush=True)
-    best_name = max(out, key=out.get)
+        print(f"{name:60s} day-CV macro-F1 {out[name]['macro_f1']:.3f} "
+              f"(section-balanced {out[name]['balanced_macro_f1']:.3f})", flush=True)
+    best_name = max(out, key=lambda k: out[k]["macro_f1"])
     for rows in (2000, None) if not transformer else ():
         weak = AgNewsWire().rows(data_root, max_rows=rows)
         extra = (spec.model_inputs(weak), [r["label"] for r in weak])
         key = f"{best_name} + AG News weak labels ({rows or 'all'} rows)"
         out[key] = day_cv(makers[best_name], records, spec, extra)
-        print(f"{key:45s} day-CV macro-F1 {out[key]:.3f}", flush=True)
+        print(f"{key:60s} day-CV macro-F1 {out[key]['macro_f1']:.3f} "
+              f"(section-balanced {out[key]['balanced_macro_f1']:.3f})", flush=True)
     return {"protocol": "leave-one-day-out over the non-test days (train + dev), near-duplicates purged",
-            "rows": len(records), "macro_f1": out}
+            "rows": len(records), "best": max(out, key=lambda k: out[k]["macro_f1"]), "day_cv": out}
 
 
 # ----------------------------------------------------------------------------------------------- report
@@ -316,6 +358,12 @@ def markdown(report: dict) -> str:
                  f"{r['dev']['macro_f1']:.3f}" if "dev" in r else "-",
                  f"{inv['changed']} / {inv['injected_predictions']}" if inv else "-"]
         lines.append("| " + " | ".join(cells) + " |")
+    cv = report.get("selection")
+    if cv:
+        lines += ["", f"Model selection ({cv['protocol']}; {cv['rows']} articles, never the test days): "
+                  f"best = {cv['best']}", "", "| configuration | day-CV macro-F1 | day-CV section-balanced |",
+                  "|---|---|---|"]
+        lines += [f"| {name} | {r['macro_f1']:.3f} | {r['balanced_macro_f1']:.3f} |" for name, r in cv["day_cv"].items()]
     lines += ["", "Commands:", *[f"    {c}" for c in report.get("commands", {}).values()]]
     return "\n".join(lines) + "\n"
 
@@ -328,6 +376,8 @@ def main() -> None:
                     help=f"comma-separated, from {list(RUNS)}")
     ap.add_argument("--select", action="store_true", help="run the day-CV model selection instead")
     ap.add_argument("--select-transformer", action="store_true", help="day-CV of the transformer (slow)")
+    ap.add_argument("--selection", type=Path, default=None,
+                    help="a select.json written by --select: its day-CV table goes into the report")
     args = ap.parse_args()
     os.environ["NEWSCLF_DATA_ROOT"] = str(args.data_root)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -337,6 +387,8 @@ def main() -> None:
         (args.out / name).write_text(json.dumps(report, indent=2))
         return
     report: dict = {"splits": split_audit(args.data_root)}
+    if args.selection:
+        report["selection"] = json.loads(args.selection.read_text())
     _, splits = load_ndtv(args.data_root)
     report["leak"] = leak_audit(splits, args.data_root)
     report["runs"], report["commands"], report["train_seconds"] = {}, {}, {}

@@ -1,7 +1,8 @@
 """A syndication detector that cannot cheat: markers never reach a model, copies never cross a split.
 
 - Injection: every known footer and credit, added where it lives (start / end of the body, title suffix),
-  leaves the prediction ``scores`` unchanged, for TF-IDF and the transformer, and shows up in ``evidence``.
+  leaves the prediction ``scores`` unchanged, for TF-IDF, TF-IDF + style and the transformer, and shows up in
+  ``evidence``.
 - Real NDTV data: no footer or credit in any model input (all splits, also with the AG News weak labels);
   no near-duplicate pair across splits above the configured threshold; a marker-only model is near perfect,
   which is what the leak would be worth.
@@ -27,6 +28,7 @@ from newsclf.data.sources import AgNewsWire
 from newsclf.data.text import join_title
 from newsclf.inference.predictor import Predictor
 from newsclf.models.tfidf import TfidfClassifier
+from newsclf.models.tfidf_style import TfidfStyleClassifier
 from tests.conftest import SEED_ARTICLE, custom_data_overrides, write_jsonl
 
 INJECTED = [r for r in MARKERS if r.kind != "residue"]
@@ -111,7 +113,7 @@ def _assert_invariant(predictor: Predictor, records: list[dict], atol: float = 0
 
 
 # --------------------------------------------------------------------------------------------- injection
-@pytest.mark.parametrize("model", ["tfidf", "tiny_transformer"])
+@pytest.mark.parametrize("model", ["tfidf", "tfidf_style", "tiny_transformer"])
 def test_marker_injection_leaves_scores_unchanged(compose_cfg, tiny_syndication, tmp_path, monkeypatch, model):
     before = torch.get_num_threads()
     try:
@@ -195,12 +197,14 @@ def test_marker_only_model_shows_what_the_leak_is_worth(ndtv):
     assert f1_score(y_test, model.predict(x_test), average="macro") >= 0.95  # the footer is the label
 
 
-def test_marker_injection_on_real_ndtv_texts(ndtv):
+@pytest.mark.parametrize("make", [lambda: TfidfClassifier(char_ngram_range=None), TfidfStyleClassifier],
+                         ids=["tfidf", "tfidf_style"])
+def test_marker_injection_on_real_ndtv_texts(ndtv, make):
     """Real bodies end in quotes, numbers, abbreviations: injected markers still leave the model input alone."""
     cfg, _, splits = ndtv
     spec = workflows.input_spec(cfg.task)
     train = splits["train"][:150]
-    model = TfidfClassifier(char_ngram_range=None).fit(spec.model_inputs(train), [r["label"] for r in train])
+    model = make().fit(spec.model_inputs(train), [r["label"] for r in train])
     records = [{"title": r["title"], "text": strip_markers(r["text"])[0]} for r in splits["test"][:8]]
     base = model.predict_proba(spec.model_inputs(records))
     n = 0
@@ -234,10 +238,38 @@ def test_section_balanced_score_gives_a_section_detector_nothing():
     y_true = (["syndicated"] * 9 + ["not_syndicated"] + ["syndicated"] * 2 + ["not_syndicated"] * 8
               + ["not_syndicated"] * 4)
     by_section = ["syndicated" if s == "world-news" else "not_syndicated" for s in sections]
-    result = _report_module().scores(y_true, by_section, sections)
+    result = _report_module().scores(y_true, by_section, sections, min_per_label=1)
     assert result["macro_f1"] > 0.85
     assert result["sections"]["balanced"]["sections"] == ["india-news", "world-news"]
     assert result["sections"]["balanced"]["macro_f1"] == pytest.approx(0.5)
     assert result["sections"]["world-news"]["syndicated_share"] == pytest.approx(0.9)
-    perfect = _report_module().scores(y_true, y_true, sections)["sections"]["balanced"]["macro_f1"]
+    perfect = _report_module().scores(y_true, y_true, sections, min_per_label=1)["sections"]["balanced"]["macro_f1"]
     assert perfect == pytest.approx(1.0)
+
+
+def test_section_balanced_score_ignores_tiny_sections():
+    """A section with a handful of articles of one label must not weigh as much as a large one: by default a
+    section counts only with MIN_PER_LABEL articles of each label."""
+    report = _report_module()
+    sections = ["india-news"] * 40 + ["business"] * 3
+    y_true = ["syndicated"] * 15 + ["not_syndicated"] * 25 + ["not_syndicated"] * 2 + ["syndicated"]
+    y_pred = ["not_syndicated"] * 40 + y_true[40:]  # right on the 3 business articles only
+    default = report.scores(y_true, y_pred, sections)["sections"]["balanced"]
+    assert default["sections"] == ["india-news"] and default["n"] == 40
+    assert default["macro_f1"] == pytest.approx(report.scores(y_true[:40], y_pred[:40], sections[:40], 1)[
+        "sections"]["balanced"]["macro_f1"])
+    loose = report.scores(y_true, y_pred, sections, min_per_label=1)["sections"]["balanced"]
+    assert loose["macro_f1"] > default["macro_f1"] + 0.2  # what the 3 business articles were worth
+    assert np.isnan(report.scores(y_true[40:], y_pred[40:], sections[40:])["sections"]["balanced"]["macro_f1"])
+
+
+def test_report_runs_and_style_grid_build_models(compose_cfg):
+    """Every configuration the report trains composes from the real configs, and every day-CV grid row builds."""
+    report = _report_module()
+    for name, overrides in report.RUNS.items():
+        cfg = compose_cfg("config", ["task=syndication", *overrides])
+        model = workflows.instantiate(cfg.model, input_kind="text")
+        assert model.kind in ("tfidf.v1", "tfidf_style.v1", "transformer.v1"), name
+    assert compose_cfg("config", ["experiment=syndication_best"]).model._target_.endswith("TfidfStyleClassifier")
+    for kwargs in report.STYLE_GRID.values():
+        assert TfidfStyleClassifier(**kwargs).get_params()["C"] > 0

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 def registry() -> dict:
     from newsclf.models.tfidf import TfidfClassifier
+    from newsclf.models.tfidf_style import TfidfStyleClassifier
     from newsclf.models.two_stage import TwoStageClassifier
 
-    kinds = {TfidfClassifier.kind: TfidfClassifier, TwoStageClassifier.kind: TwoStageClassifier}
+    kinds = {TfidfClassifier.kind: TfidfClassifier, TfidfStyleClassifier.kind: TfidfStyleClassifier,
+             TwoStageClassifier.kind: TwoStageClassifier}
     try:
         from newsclf.models.transformer import TransformerClassifier
     except ImportError:  # transformer support is optional at import time (e.g. a minimal install)

@@ -84,7 +84,8 @@ class TfidfClassifier:
         if isinstance(cw, dict) and set(cw) - set(self.labels_):
             raise NewsclfError(f"model.class_weight names unknown label(s) {sorted(set(cw) - set(self.labels_))}")
         self.pipeline_ = Pipeline([("features", self._features()), ("clf", self._linear(cw))]).fit(list(X), list(y))
-        self._coef = np.ascontiguousarray(self.pipeline_.named_steps["clf"].coef_, dtype=np.float32)
+        # binary ridge keeps a 1-d coef_; logits expect one row per output
+        self._coef = np.ascontiguousarray(np.atleast_2d(self.pipeline_.named_steps["clf"].coef_), dtype=np.float32)
         self._intercept = np.atleast_1d(self.pipeline_.named_steps["clf"].intercept_).astype(np.float32)
         return self
 
