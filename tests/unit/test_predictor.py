@@ -96,6 +96,22 @@ def test_worker_processes_give_the_same_records_in_order(topic):
     assert out == plain and len(out) == len(docs)
 
 
+@pytest.mark.parametrize("n", [0, 3, 100, 128, 129, 256, 1000])
+def test_worker_batches_end_in_pieces(n):
+    """Full batches while the input lasts; what is left at the end (the held-back batch and the partial one)
+    in pieces of >= MIN_PIECE for the workers to share; every document once, in order."""
+    from newsclf.inference.predictor import MIN_PIECE, _ending_in_pieces
+
+    batches = list(_ending_in_pieces(iter(range(n)), 128, 2))
+    assert [x for b in batches for x in b] == list(range(n))
+    full = batches[:max(0, -(-n // 128) - 2 + (n % 128 == 0))]  # all but the last one or two batches' worth
+    assert all(len(b) == 128 for b in full)
+    tail = n - 128 * len(full)
+    pieces = batches[len(full):]
+    assert tail <= 2 * 128 and len(pieces) == -(-tail // max(MIN_PIECE, -(-tail // 8)))
+    assert all(len(p) >= MIN_PIECE for p in pieces[:-1])
+
+
 def test_record_schema_and_top_k(topic):
     ckpt, paths = topic
     doc = _docs(paths)[0]

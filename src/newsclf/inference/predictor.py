@@ -38,6 +38,7 @@ RUNTIMES = ("native", "onnx")
 # longest member, so it stays small (the model splits it further by its own eval_batch_size)
 DEFAULT_BATCH = {"tfidf": 1024, "transformer": 64}
 WINDOW_BATCHES = 16  # a window (read ahead, length-sorted) holds this many batches
+MIN_PIECE = 64  # the smallest piece of the last batches given to a worker process: a call has a fixed cost
 
 
 def _positive_int(value, name: str) -> int | None:
@@ -58,6 +59,24 @@ _FORKED: Predictor | None = None  # the predictor whose pool forked last: what i
 def _forked_proba(records: list[dict]) -> np.ndarray:
     """In a worker process: probabilities for one batch of records, with the inherited predictor."""
     return _FORKED.model.predict_proba(_FORKED.spec.model_inputs(records))
+
+
+def _ending_in_pieces(records: Iterator[dict], size: int, workers: int) -> Iterator[list[dict]]:
+    """Batches of ``size`` records, one held back; when the input runs out, what is left (the held batch and the
+    partial one after it) goes out in about ``4 * workers`` pieces: whichever worker is free takes the next
+    piece, so all of them finish together instead of one predicting a whole last batch while the others wait."""
+    held = list(islice(records, size))
+    while held:
+        following = list(islice(records, size))
+        if len(following) == size:
+            yield held
+            held = following
+            continue
+        tail = held + following
+        piece = max(MIN_PIECE, -(-len(tail) // (4 * workers)))
+        for start in range(0, len(tail), piece):
+            yield tail[start:start + piece]
+        return
 
 
 def set_threads(threads: int | None) -> None:
@@ -161,13 +180,17 @@ class Predictor:
             self._pool = None
 
     def _stream_forked(self, records: Iterator[dict], size: int) -> Iterator[dict]:
-        pending: deque = deque()  # (batch, future) in input order; at most 2 batches per worker in flight
+        pending: deque = deque()  # (batch, future) in input order
+        limit, in_flight = 2 * self.processes * size, 0  # documents in flight: two batches' worth per worker
+        batches = _ending_in_pieces(records, size, self.processes)
         while True:
-            while len(pending) < 2 * self.processes and (batch := list(islice(records, size))):
+            while in_flight < limit and (batch := next(batches, None)):
                 pending.append((batch, self._pool.submit(_forked_proba, batch)))
+                in_flight += len(batch)
             if not pending:
                 return
             batch, future = pending.popleft()
+            in_flight -= len(batch)
             yield from self._records(batch, future.result())
 
     # -- records ----------------------------------------------------------------------------------------------
