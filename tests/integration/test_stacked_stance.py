@@ -90,7 +90,7 @@ def test_bias_tuning_uses_training_folds_only(tiny_encoder, tmp_path):
 
 def test_too_few_stories_and_bad_grids_are_refused(tiny_encoder):
     X, y = _pairs()
-    with pytest.raises(NewsclfError, match="only 1 stories"):
+    with pytest.raises(NewsclfError, match="only 1 story groups"):
         _stacked(tiny_encoder).fit([("same headline", b) for _, b in X], y)
     with pytest.raises(NewsclfError, match="model.folds"):
         _stacked(tiny_encoder, folds=1).fit(X, y)
