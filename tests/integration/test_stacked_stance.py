@@ -96,6 +96,19 @@ def test_too_few_stories_and_bad_grids_are_refused(tiny_encoder):
         _stacked(tiny_encoder, folds=1).fit(X, y)
     with pytest.raises(NewsclfError, match="model.bias_grid"):
         _stacked(tiny_encoder, bias_grid=[0.5, 3.0, 0.25]).fit(X, y)
+    for regimes in ([], ["topic"]):
+        with pytest.raises(NewsclfError, match="model.regimes"):
+            _stacked(tiny_encoder, regimes=regimes).fit(X, y)
+
+
+@pytest.mark.parametrize(("regimes", "familiarity", "n_meta"), [(["story"], False, 3 + 3 + 21),
+                                                                 (["story", "body"], True, 3 + 3 + 21 + 7)])
+def test_meta_inputs_follow_regimes_and_familiarity(tiny_encoder, regimes, familiarity, n_meta):
+    X, y = _pairs()
+    model = _stacked(tiny_encoder, regimes=regimes, familiarity=familiarity).fit(X, y)
+    assert model.meta_coef_.shape == (3, n_meta)
+    heads = model._matcher().encoder.encode([h for h, _ in X])
+    assert np.allclose((heads @ model.headlines_.T).max(axis=1), 1.0, atol=1e-5)  # training headlines: familiar
 
 
 def test_a_checkpoint_cannot_name_a_hub_encoder(tiny_encoder, tmp_path):
