@@ -108,3 +108,22 @@ def data_root() -> Path:
         pytest.skip(message)
     os.environ["NEWSCLF_DATA_ROOT"] = str(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder(tmp_path_factory) -> Path:
+    """A 2-layer, 32-wide random BERT with MiniLM's tokenizer, saved as a local model folder (safetensors):
+    the sentence-encoder code path without the real model."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from newsclf.models.transformer import minilm_path
+
+    path = tmp_path_factory.mktemp("tiny_encoder")
+    tokenizer = AutoTokenizer.from_pretrained(minilm_path())
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=128)
+    BertModel(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
