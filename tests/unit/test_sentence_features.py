@@ -34,6 +34,16 @@ def test_encoder_gives_unit_vectors_and_encodes_each_string_once(tiny_encoder, m
     assert len(calls) == 1  # cached: no second call
 
 
+def test_encoder_cache_is_bounded_and_keeps_the_current_call(tiny_encoder):
+    enc = SentenceEncoder(str(tiny_encoder), max_length=16, max_cache=3)
+    first = enc.encode(["one two", "three four"])
+    enc.encode(["five six", "seven eight"])  # 2 + 2 > 3: the cache starts afresh with this call's texts
+    assert set(enc.cache) == {"five six", "seven eight"}
+    many = [f"word {i}" for i in range(5)]
+    assert enc.encode(many).shape == (5, 32) and set(enc.cache) == set(many)  # a call is kept whole
+    assert np.array_equal(enc.encode(["one two", "three four"]), first)  # re-encoded alike
+
+
 def test_encoder_batches_do_not_change_vectors(tiny_encoder):
     texts = ["short", "a somewhat longer sentence about a hoax", "medium length text here"]
     one = SentenceEncoder(str(tiny_encoder), batch_size=1).encode(texts)

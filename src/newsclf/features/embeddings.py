@@ -22,6 +22,7 @@ from newsclf.errors import NewsclfError
 # a sentence ends at . ! ? (a closing quote / bracket after it stays with it) before white space, or at a line break
 _SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"'\u201d\u2019)\]]))\s+|\s*\n\s*")
 _MIN_CHARS = 3  # shorter pieces ("--", "1.") carry nothing to match a headline against
+MAX_CACHE = 100_000  # strings kept (~1.5 KiB each at 384 dims): all of FNC-1's training text; bounds predict / serve
 
 
 def split_sentences(body: str, max_sentences: int | None = None) -> list[str]:
@@ -48,8 +49,10 @@ def resolve_encoder_path(name: str) -> str:
 class SentenceEncoder:
     """Texts -> unit vectors (float32), mean pooling over non-padding tokens, each distinct text encoded once."""
 
-    def __init__(self, pretrained: str = "minilm", max_length: int = 64, batch_size: int = 64):
+    def __init__(self, pretrained: str = "minilm", max_length: int = 64, batch_size: int = 64,
+                 max_cache: int = MAX_CACHE):
         self.pretrained, self.max_length, self.batch_size = pretrained, int(max_length), int(batch_size)
+        self.max_cache = int(max_cache)
         self._tokenizer = self._model = None
         self.cache: dict[str, np.ndarray] = {}
 
@@ -73,8 +76,14 @@ class SentenceEncoder:
         return int(self._model.config.hidden_size)
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        """One row per text (cached by string); rows are L2-normalised."""
-        new = sorted({t for t in texts if t not in self.cache}, key=len)  # length-sorted: little padding
+        """One row per text (cached by string); rows are L2-normalised. The cache starts afresh when this call's
+        new texts would take it past ``max_cache`` (a stream of new text never grows it without bound); the
+        texts of the call itself are always all kept until the next call."""
+        new = {t for t in texts if t not in self.cache}
+        if new and len(self.cache) + len(new) > self.max_cache:
+            self.cache.clear()
+            new = set(texts)
+        new = sorted(new, key=len)  # length-sorted: little padding
         if new:
             self._load()
             for start in range(0, len(new), self.batch_size):
