@@ -1,6 +1,7 @@
 """Loaders on tiny files written in each data set's original format."""
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,94 @@ def test_check_ids_off_lets_repeated_ids_through(tmp_path):
     assert [r["text"] for r in read_records(path, unique_ids=False)] == ["a b", "c d"]
     with pytest.raises(NewsclfError, match="duplicate id '1'"):
         list(read_records(path))
+
+
+def test_seen_ids_find_repeats_of_spilled_ids_when_the_input_ends():
+    from newsclf.data.readers import SeenIds
+
+    seen = SeenIds(flush_every=3, in_memory=6)
+    for i in range(40):
+        assert seen.first_seen(f"doc-{i}") is None
+        seen.add(f"doc-{i}", f"in.jsonl:{i + 1}")
+    assert len(seen._runs) == 6 and len(seen.hashes) == 3  # 36 ids on disk, 3 in memory, 1 recent
+    assert seen.first_seen("doc-2") is None  # on disk: not checked as it comes
+    for i, key in enumerate(["doc-30", "doc-2", "doc-5"]):  # three repeats: the earliest is reported
+        seen.add(key, f"in.jsonl:{41 + i}")
+    spill = seen._spill_dir.name
+    with pytest.raises(NewsclfError, match=r"^in\.jsonl:41: duplicate id \(first seen at in\.jsonl:31\)$"):
+        seen.finish()
+    assert not Path(spill).exists()
+
+
+def test_seen_ids_finish_passes_distinct_ids_and_removes_its_files():
+    from newsclf.data.readers import SeenIds
+
+    seen = SeenIds(flush_every=2, in_memory=4)
+    for i in range(1001):
+        seen.add(str(i), f"in.jsonl:{i + 1}")
+    spill = seen._spill_dir.name
+    assert len(list(Path(spill).iterdir())) == 250
+    seen.finish()
+    assert not Path(spill).exists()
+
+
+def test_read_records_refuses_a_repeat_of_an_id_long_gone_from_memory(tmp_path, monkeypatch):
+    from newsclf.data import readers
+
+    monkeypatch.setattr(readers, "IDS_RECENT", 10)
+    monkeypatch.setattr(readers, "IDS_IN_MEMORY", 20)
+    path = tmp_path / "in.jsonl"
+    rows = [{"id": f"a{i}", "text": "some words"} for i in range(100)] + [{"id": "a7", "text": "again"}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(NewsclfError, match=r"in\.jsonl:101: duplicate id \(first seen at .*in\.jsonl:8\)$"):
+        list(readers.read_records(path))
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows[:-1]))
+    assert len(list(readers.read_records(path))) == 100
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_seen_ids_report_a_true_repeat_exactly_when_there_is_one(seed):
+    import random
+
+    from newsclf.data.readers import SeenIds
+
+    rng = random.Random(seed)
+    n = rng.randint(1, 400)
+    keys = [f"k{i}" for i in range(n)]
+    if seed % 4:  # three in four inputs repeat an id (somewhere), the others are all distinct
+        keys.insert(rng.randint(1, n), rng.choice(keys))
+    seen, found = SeenIds(flush_every=rng.randint(1, 8), in_memory=rng.randint(1, 30)), None
+    for line, key in enumerate(keys, start=1):
+        first = seen.first_seen(key)
+        if first is not None:
+            found = (f"in:{line}", first)
+            break
+        seen.add(key, f"in:{line}")
+    else:
+        try:
+            seen.finish()
+        except NewsclfError as e:
+            found = tuple(str(e).removesuffix(")").split(": duplicate id (first seen at "))
+    repeated = len(set(keys)) < len(keys)
+    assert (found is not None) == repeated
+    if found:
+        again, first = (int(w.split(":")[1]) - 1 for w in found)
+        assert first < again and keys[first] == keys[again]
+
+
+def test_read_records_removes_spilled_ids_when_stopped_early(tmp_path, monkeypatch):
+    from newsclf.data import readers
+
+    monkeypatch.setattr(readers, "IDS_RECENT", 5)
+    monkeypatch.setattr(readers, "IDS_IN_MEMORY", 5)
+    made = []
+    real = readers.tempfile.TemporaryDirectory
+    monkeypatch.setattr(readers.tempfile, "TemporaryDirectory", lambda **kw: made.append(real(**kw)) or made[-1])
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps({"id": i, "text": "a b"}) + "\n" for i in range(50)))
+    records = readers.read_records(path)
+    for _ in range(20):
+        next(records)
+    assert len(made) == 1 and Path(made[0].name).is_dir()
+    records.close()
+    assert not Path(made[0].name).exists()

@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,22 +47,40 @@ def _check_text(value, where: str, field: str, required: bool, max_chars: int) -
     return value
 
 
+IDS_RECENT = 50_000  # ids kept in a dict (exact) before moving to the sorted arrays
+IDS_IN_MEMORY = 100_000  # ids kept in memory (~3 MB) before the sorted arrays go to a temporary file
+_SPILL = np.dtype([("hash", "<i8"), ("seq", "<i8"), ("place", "<i4"), ("row", "<i8")])
+_PARTS = 256  # spilled runs are read back by hash range (the top 8 bits): one range of every run at a time
+
+
 class SeenIds:
-    """Exact duplicate-id detection in ~20 bytes per id (hash, file, line: ~20 MB for a million ids, not ~200 MB).
+    """Exact duplicate-id detection in bounded memory, whatever the input size.
 
     Recent ids sit in a dict with where they were seen; every ``flush_every`` ids they move into sorted NumPy
-    arrays of 64-bit string hashes and positions. A hash match there is confirmed by nothing more (two different
-    ids share a 64-bit hash with probability ~n^2 / 2^65, 3e-8 at a million ids); the message then names the
-    position the matching id was first seen at.
+    arrays of 64-bit string hashes and positions (~28 bytes an id). An id is checked as it comes against both,
+    and the message names the position it was first seen at. Once the arrays hold ``in_memory`` ids they are
+    written to a temporary file as one sorted run and emptied, so memory stops growing; ids first seen in a
+    run are caught by :meth:`finish` when the input ends, which reads every run back one hash range at a time
+    (1/256 of the ids in memory at once) and reports the earliest such repeat; :meth:`close` removes the
+    files of an input abandoned before its end.
+
+    A hash match counts as a repeat: two different ids share a 64-bit hash with probability ~n^2 / 2^65
+    (3e-8 at a million ids, 3e-4 at a hundred million).
     """
 
-    def __init__(self, flush_every: int = 50_000):
+    def __init__(self, flush_every: int | None = None, in_memory: int | None = None):
         self.recent: dict[str, str] = {}
-        self.flush_every = flush_every
+        self.flush_every = flush_every or IDS_RECENT
+        self.in_memory = max(in_memory or IDS_IN_MEMORY, self.flush_every)
         self.hashes = np.zeros(0, dtype=np.int64)
+        self.seqs = np.zeros(0, dtype=np.int64)
         self.places: list[str] = []  # distinct 'where' prefixes (file names), indexed by self.place_ids
         self.place_ids = np.zeros(0, dtype=np.int32)
         self.rows = np.zeros(0, dtype=np.int64)
+        self.count = 0  # ids added so far (their sequence numbers)
+        self._recent_seq0 = 0
+        self._spill_dir: tempfile.TemporaryDirectory | None = None
+        self._runs: list[tuple[Path, np.ndarray]] = []  # (file, where each hash range starts in it)
 
     def first_seen(self, key: str) -> str | None:
         if key in self.recent:
@@ -70,14 +89,17 @@ class SeenIds:
             h = hash(key)
             i = int(np.searchsorted(self.hashes, h))
             if i < len(self.hashes) and self.hashes[i] == h:
-                row = int(self.rows[i])
-                return self.places[self.place_ids[i]] + (str(row) if row >= 0 else "")
+                return self._where(int(self.place_ids[i]), int(self.rows[i]))
         return None
 
     def add(self, key: str, where: str) -> None:
         self.recent[key] = where
+        self.count += 1
         if len(self.recent) >= self.flush_every:
             self._flush()
+
+    def _where(self, place: int, row: int) -> str:
+        return self.places[place] + (str(row) if row >= 0 else "")
 
     def _flush(self) -> None:
         prefixes, rows = [], []
@@ -90,12 +112,76 @@ class SeenIds:
         place_ids = [index.setdefault(p, len(index)) for p in prefixes]
         self.places = list(index)
         hashes = np.fromiter(map(hash, self.recent), dtype=np.int64, count=len(self.recent))
+        seqs = np.arange(self._recent_seq0, self._recent_seq0 + len(self.recent), dtype=np.int64)
         self.hashes = np.concatenate([self.hashes, hashes])
+        self.seqs = np.concatenate([self.seqs, seqs])
         self.place_ids = np.concatenate([self.place_ids, np.asarray(place_ids, dtype=np.int32)])
         self.rows = np.concatenate([self.rows, np.asarray(rows, dtype=np.int64)])
         order = np.argsort(self.hashes, kind="stable")
-        self.hashes, self.place_ids, self.rows = self.hashes[order], self.place_ids[order], self.rows[order]
+        self.hashes, self.seqs = self.hashes[order], self.seqs[order]
+        self.place_ids, self.rows = self.place_ids[order], self.rows[order]
         self.recent = {}
+        self._recent_seq0 = self.count
+        if len(self.hashes) >= self.in_memory:
+            self._spill()
+
+    def _table(self) -> np.ndarray:
+        table = np.empty(len(self.hashes), dtype=_SPILL)
+        table["hash"], table["seq"], table["place"], table["row"] = self.hashes, self.seqs, self.place_ids, self.rows
+        return table
+
+    def _spill(self) -> None:
+        if self._spill_dir is None:
+            self._spill_dir = tempfile.TemporaryDirectory(prefix="newsclf-ids-")
+        path = Path(self._spill_dir.name) / f"run{len(self._runs)}.bin"
+        self._table().tofile(path)
+        starts = np.searchsorted(self.hashes >> 56, np.arange(-128, 129))  # range r: starts[r]:starts[r + 1]
+        self._runs.append((path, starts))
+        for name in ("hashes", "seqs", "rows"):
+            setattr(self, name, np.zeros(0, dtype=np.int64))
+        self.place_ids = np.zeros(0, dtype=np.int32)
+
+    def finish(self) -> None:
+        """At the end of the input: raise on the earliest id that repeats one first seen in a spilled run.
+        Nothing to do (and nothing read) when the ids never left memory."""
+        if not self._runs:
+            return
+        try:
+            if self.recent:
+                self._flush()
+            memory = self._table()
+            mem_starts = np.searchsorted(memory["hash"] >> 56, np.arange(-128, 129))
+            best = None  # (seq of the repeat, its entry, the first entry)
+            for r in range(_PARTS):
+                pieces = []
+                for path, starts in self._runs:
+                    n = int(starts[r + 1] - starts[r])
+                    if n:
+                        with open(path, "rb") as f:
+                            f.seek(int(starts[r]) * _SPILL.itemsize)
+                            pieces.append(np.fromfile(f, dtype=_SPILL, count=n))
+                pieces.append(memory[mem_starts[r]:mem_starts[r + 1]])
+                part = np.concatenate(pieces)
+                part = part[np.argsort(part["hash"], kind="stable")]  # equal hashes stay in input order
+                h = part["hash"]
+                repeats = np.flatnonzero(h[1:] == h[:-1]) + 1
+                if not len(repeats):
+                    continue
+                i = int(repeats[np.argmin(part["seq"][repeats])])
+                if best is None or part["seq"][i] < best[0]:
+                    first = int(np.searchsorted(h, h[i]))  # the run of equal hashes starts at the first sighting
+                    best = (int(part["seq"][i]), part[i], part[first])
+            if best is not None:
+                _, again, first = best
+                raise NewsclfError(f"{self._where(int(again['place']), int(again['row']))}: duplicate id (first "
+                                   f"seen at {self._where(int(first['place']), int(first['row']))})")
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._spill_dir is not None:
+            self._spill_dir.cleanup()
+        self._spill_dir, self._runs = None, []
 
 
 class _Normalizer:
@@ -214,7 +300,9 @@ def read_records(path: str | Path, kind: str = "text", fields: dict[str, str] | 
                  max_chars: int = MAX_DOC_CHARS, unique_ids: bool = True) -> Iterator[dict]:
     """Stream validated records from ``path`` (``-`` = JSONL on stdin). Raises if the input holds none.
 
-    ``unique_ids`` refuses a repeated id (exactly, in ~20 bytes of memory per id: see :class:`SeenIds`)."""
+    ``unique_ids`` refuses a repeated id, exactly and in bounded memory (see :class:`SeenIds`): at once when
+    the id it repeats is still in memory (seen since the last spill to disk, every 100,000 ids), else when the
+    input ends."""
     norm = _Normalizer(kind, fields, label_field, id_field, max_chars, unique_ids)
     if str(path) == "-":
         name, suffix, opener = "<stdin>", ".jsonl", lambda: sys.stdin.buffer
@@ -235,8 +323,14 @@ def read_records(path: str | Path, kind: str = "text", fields: dict[str, str] | 
         for rec in iterate(stream, name, norm):
             count += 1
             yield rec
+    except BaseException:  # a bad row, or the consumer stopped early (GeneratorExit)
+        if norm.seen_ids is not None:
+            norm.seen_ids.close()
+        raise
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
+    if norm.seen_ids is not None:
+        norm.seen_ids.finish()  # repeats of ids that went to disk (long inputs) are found here
     if count == 0:
         raise NewsclfError(f"{name}: no documents found (empty input)")
