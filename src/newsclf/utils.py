@@ -19,6 +19,24 @@ import numpy as np
 from newsclf.errors import NewsclfError
 
 
+class UnionFind:
+    """Disjoint sets of hashable items (path halving). ``union(a, b)`` hangs ``a``'s set under ``b``'s root."""
+
+    def __init__(self):
+        self.parent: dict = {}
+
+    def find(self, x):
+        parent = self.parent
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def union(self, a, b) -> None:
+        self.parent[self.find(a)] = self.find(b)
+
+
 def check_parent_dir(path: str | Path) -> Path:
     """Fail with one line when the folder an output goes into does not exist."""
     path = Path(path)

@@ -22,6 +22,7 @@ from newsclf.data.markers import has_footer, wire_credit
 from newsclf.data.readers import read_records
 from newsclf.data.text import join_title, repair_feed_residue
 from newsclf.errors import NewsclfError
+from newsclf.utils import UnionFind
 
 DATA_ROOT_ENV = "NEWSCLF_DATA_ROOT"
 csv.field_size_limit(1 << 28)
@@ -197,14 +198,8 @@ class Fnc1(Source):
 
 def topic_split(pairs: list[dict], fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
     """(train, dev) with whole stories in dev: union-find over related pairs joins headlines and bodies."""
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
+    sets = UnionFind()
+    find = sets.find
 
     def node(r: dict) -> tuple[str, str]:
         return "h:" + r["headline"], "b:" + r["body_id"]
@@ -213,8 +208,8 @@ def topic_split(pairs: list[dict], fraction: float, seed: int) -> tuple[list[dic
         h, b = node(r)
         find(h), find(b)
         if r["label"] != "unrelated":
-            parent[find(h)] = find(b)
-    stories = sorted({find(x) for x in list(parent)})
+            sets.union(h, b)
+    stories = sorted({find(x) for x in list(sets.parent)})
     rng = np.random.default_rng(seed)
     held = set(rng.permutation(stories)[: max(1, round(fraction * len(stories)))].tolist())
     train, dev = [], []

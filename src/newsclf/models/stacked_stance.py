@@ -36,9 +36,10 @@ from sklearn.model_selection import StratifiedGroupKFold
 from newsclf.errors import NewsclfError
 from newsclf.features.embeddings import SentenceEncoder, resolve_encoder_path
 from newsclf.features.sentence_match import N_SCALARS, SentenceMatch
-from newsclf.models.base import softmax
+from newsclf.models.base import FromLogits, softmax
 from newsclf.models.mlp import balanced_weights, fit_mlp, mlp_logits
 from newsclf.models.tfidf import TfidfClassifier
+from newsclf.utils import UnionFind
 
 STATE_FILE, ARRAYS_FILE, TFIDF_DIR = "stacked_stance.json", "arrays.safetensors", "tfidf"
 MLP_KEYS = ("mean", "scale", "w1", "b1", "w2", "b2")
@@ -46,26 +47,18 @@ MLP_KEYS = ("mean", "scale", "w1", "b1", "w2", "b2")
 
 def story_groups(pairs: list[tuple[str, str]]) -> np.ndarray:
     """A story id per pair: headlines and bodies joined through the pairs (union-find), numbered by first sight."""
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
+    sets = UnionFind()
     for h, b in pairs:
-        parent[find("h:" + h)] = find("b:" + b)
+        sets.union("h:" + h, "b:" + b)
     ids: dict[str, int] = {}
-    return np.array([ids.setdefault(find("h:" + h), len(ids)) for h, _ in pairs], dtype=np.int64)
+    return np.array([ids.setdefault(sets.find("h:" + h), len(ids)) for h, _ in pairs], dtype=np.int64)
 
 
 def _log(p: np.ndarray) -> np.ndarray:
     return np.log(np.clip(p, 1e-6, 1.0))
 
 
-class StackedStanceClassifier:
+class StackedStanceClassifier(FromLogits):
     """TF-IDF + sentence-embedding MLP, stacked by a logistic regression trained on story-held-out folds."""
 
     kind = "stacked_stance.v1"
@@ -234,12 +227,6 @@ class StackedStanceClassifier:
         familiar = (heads @ self.headlines_.T).max(axis=1) if len(X) else np.zeros(0)
         meta = self._meta_inputs(p_tfidf, p_mlp, scalars, familiar)
         return meta @ self.meta_coef_.T + self.meta_intercept_ + self.biases_
-
-    def predict_proba(self, X) -> np.ndarray:
-        return softmax(self.logits(X) / self.temperature_)
-
-    def predict(self, X) -> list[str]:
-        return [self.labels_[i] for i in self.logits(X).argmax(axis=1)]
 
     # ------------------------------------------------------------------------------------------- persistence
     def save(self, directory: Path) -> None:

@@ -16,12 +16,12 @@ from sklearn.pipeline import Pipeline
 
 from newsclf.errors import NewsclfError
 from newsclf.features.tfidf import PairFeatures, TextFeatures
-from newsclf.models.base import softmax
+from newsclf.models.base import FromLogits
 
 STATE_FILE, ARRAYS_FILE = "state.json", "arrays.safetensors"
 
 
-class TfidfClassifier:
+class TfidfClassifier(FromLogits):
     """Linear classifier over TF-IDF features. ``predict_proba`` columns follow ``labels_``."""
 
     kind = "tfidf.v1"
@@ -100,12 +100,6 @@ class TfidfClassifier:
         if len(self.labels_) == 2 and z.shape[1] == 1:
             z = np.hstack([np.zeros_like(z), z])
         return z.astype(np.float64)
-
-    def predict_proba(self, X) -> np.ndarray:
-        return softmax(self.logits(X) / self.temperature_)
-
-    def predict(self, X) -> list[str]:
-        return [self.labels_[i] for i in self.logits(X).argmax(axis=1)]
 
     # -- persistence: JSON + safetensors -------------------------------------------------------------------
     def save(self, directory: Path) -> None:

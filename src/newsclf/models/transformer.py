@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from newsclf.errors import NewsclfError
-from newsclf.models.base import softmax
+from newsclf.models.base import FromLogits
 from newsclf.utils import fingerprint_texts, seed_everything
 
 log = logging.getLogger("newsclf")
@@ -69,7 +69,7 @@ def load_pretrained(name: str, labels: list[str]):
     return tokenizer, model
 
 
-class TransformerClassifier:
+class TransformerClassifier(FromLogits):
     """A pretrained encoder fine-tuned with a classification head. ``predict_proba`` columns follow ``labels_``."""
 
     kind = "transformer.v1"
@@ -254,12 +254,6 @@ class TransformerClassifier:
             cache[key] = out
             self._cache = cache
         return cache[key].astype(np.float64)
-
-    def predict_proba(self, X) -> np.ndarray:
-        return softmax(self.logits(X) / self.temperature_)
-
-    def predict(self, X) -> list[str]:
-        return [self.labels_[i] for i in self.logits(X).argmax(axis=1)]
 
     # ------------------------------------------------------------------------------------- persistence
     def save(self, directory: Path) -> None:

@@ -18,13 +18,13 @@ from pathlib import Path
 import numpy as np
 
 from newsclf.errors import NewsclfError
-from newsclf.models.base import softmax
+from newsclf.models.base import FromLogits
 
 STATE_FILE = "two_stage.json"
 RELATED, UNRELATED = "related", "unrelated"
 
 
-class TwoStageClassifier:
+class TwoStageClassifier(FromLogits):
     """``related`` decides related vs ``negative``; ``stance`` labels the related pairs."""
 
     kind = "two_stage.v1"
@@ -84,9 +84,6 @@ class TwoStageClassifier:
 
     def logits(self, X) -> np.ndarray:
         return np.log(np.clip(self.composed_proba(X), 1e-12, 1.0))
-
-    def predict_proba(self, X) -> np.ndarray:
-        return softmax(self.logits(X) / self.temperature_)
 
     def predict(self, X) -> list[str]:
         return [self.labels_[i] for i in self.composed_proba(X).argmax(axis=1)]
