@@ -98,6 +98,19 @@ def test_bad_requests_get_4xx_with_one_line_reason(topic):
         assert request(server, "POST", "/predict", {"text": "shares market profit"})[0] == 200
 
 
+def test_repeated_id_found_after_the_ids_left_memory_is_422(topic, monkeypatch):
+    from newsclf.data import readers
+
+    monkeypatch.setattr(readers, "IDS_RECENT", 2)
+    monkeypatch.setattr(readers, "IDS_IN_MEMORY", 2)  # every second id goes to disk: checked when the list ends
+    docs = [{"id": i, "text": "shares market profit"} for i in range(9)] + [{"id": 0, "text": "again"}]
+    with running(Predictor.from_checkpoint(topic[0])) as server:
+        status, payload = request(server, "POST", "/predict", docs)
+        assert status == 422 and payload["error"] == "body[9]: duplicate id (first seen at body[0])"
+        status, payload = request(server, "POST", "/predict", docs[:-1])
+        assert status == 200 and [r["id"] for r in payload] == list(range(9))
+
+
 def test_missing_content_length_is_411(topic):
     with running(Predictor.from_checkpoint(topic[0])) as server, \
             socket.create_connection(server.server_address[:2], timeout=30) as sock:

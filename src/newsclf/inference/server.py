@@ -89,7 +89,12 @@ class PredictionServer(ThreadingHTTPServer):
             try:
                 records.append(norm(doc, where))
             except NewsclfError as e:
+                norm.seen_ids.close()
                 raise RequestError(HTTPStatus.UNPROCESSABLE_ENTITY, str(e)) from None
+        try:
+            norm.seen_ids.finish()  # a no-op unless max_documents lets the ids outgrow memory
+        except NewsclfError as e:
+            raise RequestError(HTTPStatus.UNPROCESSABLE_ENTITY, str(e)) from None
         with self.model_lock:
             out = self.predictor.predict(records)
         return out[0] if single else out
