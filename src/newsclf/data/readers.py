@@ -59,10 +59,10 @@ class SeenIds:
     Recent ids sit in a dict with where they were seen; every ``flush_every`` ids they move into sorted NumPy
     arrays of 64-bit string hashes and positions (~28 bytes an id). An id is checked as it comes against both,
     and the message names the position it was first seen at. Once the arrays hold ``in_memory`` ids they are
-    written to a temporary file as one sorted run and emptied, so memory stops growing; ids first seen in a
-    run are caught by :meth:`finish` when the input ends, which reads every run back one hash range at a time
-    (1/256 of the ids in memory at once) and reports the earliest such repeat; :meth:`close` removes the
-    files of an input abandoned before its end.
+    written to a temporary file (under ``TMPDIR``, 28 bytes an id) as one sorted run and emptied, so memory
+    stops growing; ids first seen in a run are caught by :meth:`finish` when the input ends, which reads every
+    run back one hash range at a time (1/256 of the ids in memory at once) and reports the earliest such
+    repeat; :meth:`close` removes the files of an input abandoned before its end.
 
     A hash match counts as a repeat: two different ids share a 64-bit hash with probability ~n^2 / 2^65
     (3e-8 at a million ids, 3e-4 at a hundred million).
