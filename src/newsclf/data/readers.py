@@ -10,6 +10,7 @@ Records come out as dicts with the canonical field names (``text``/``title`` or 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -78,7 +79,6 @@ class SeenIds:
         self.place_ids = np.zeros(0, dtype=np.int32)
         self.rows = np.zeros(0, dtype=np.int64)
         self.count = 0  # ids added so far (their sequence numbers)
-        self._recent_seq0 = 0
         self._spill_dir: tempfile.TemporaryDirectory | None = None
         self._runs: list[tuple[Path, np.ndarray]] = []  # (file, where each hash range starts in it)
 
@@ -112,7 +112,7 @@ class SeenIds:
         place_ids = [index.setdefault(p, len(index)) for p in prefixes]
         self.places = list(index)
         hashes = np.fromiter(map(hash, self.recent), dtype=np.int64, count=len(self.recent))
-        seqs = np.arange(self._recent_seq0, self._recent_seq0 + len(self.recent), dtype=np.int64)
+        seqs = np.arange(self.count - len(self.recent), self.count, dtype=np.int64)  # recent: the last ids added
         self.hashes = np.concatenate([self.hashes, hashes])
         self.seqs = np.concatenate([self.seqs, seqs])
         self.place_ids = np.concatenate([self.place_ids, np.asarray(place_ids, dtype=np.int32)])
@@ -121,7 +121,6 @@ class SeenIds:
         self.hashes, self.seqs = self.hashes[order], self.seqs[order]
         self.place_ids, self.rows = self.place_ids[order], self.rows[order]
         self.recent = {}
-        self._recent_seq0 = self.count
         if len(self.hashes) >= self.in_memory:
             self._spill()
 
@@ -152,25 +151,12 @@ class SeenIds:
             memory = self._table()
             mem_starts = np.searchsorted(memory["hash"] >> 56, np.arange(-128, 129))
             best = None  # (seq of the repeat, its entry, the first entry)
-            for r in range(_PARTS):
-                pieces = []
-                for path, starts in self._runs:
-                    n = int(starts[r + 1] - starts[r])
-                    if n:
-                        with open(path, "rb") as f:
-                            f.seek(int(starts[r]) * _SPILL.itemsize)
-                            pieces.append(np.fromfile(f, dtype=_SPILL, count=n))
-                pieces.append(memory[mem_starts[r]:mem_starts[r + 1]])
-                part = np.concatenate(pieces)
-                part = part[np.argsort(part["hash"], kind="stable")]  # equal hashes stay in input order
-                h = part["hash"]
-                repeats = np.flatnonzero(h[1:] == h[:-1]) + 1
-                if not len(repeats):
-                    continue
-                i = int(repeats[np.argmin(part["seq"][repeats])])
-                if best is None or part["seq"][i] < best[0]:
-                    first = int(np.searchsorted(h, h[i]))  # the run of equal hashes starts at the first sighting
-                    best = (int(part["seq"][i]), part[i], part[first])
+            with contextlib.ExitStack() as stack:  # each run is read once, front to back: range r follows r - 1
+                runs = [(stack.enter_context(open(path, "rb")), starts) for path, starts in self._runs]
+                for r in range(_PARTS):
+                    pieces = [np.fromfile(f, dtype=_SPILL, count=int(starts[r + 1] - starts[r])) for f, starts in runs]
+                    pieces.append(memory[mem_starts[r]:mem_starts[r + 1]])
+                    best = _earliest_repeat(np.concatenate(pieces), best)
             if best is not None:
                 _, again, first = best
                 raise NewsclfError(f"{self._where(int(again['place']), int(again['row']))}: duplicate id (first "
@@ -182,6 +168,20 @@ class SeenIds:
         if self._spill_dir is not None:
             self._spill_dir.cleanup()
         self._spill_dir, self._runs = None, []
+
+
+def _earliest_repeat(part: np.ndarray, best: tuple | None) -> tuple | None:
+    """``best`` or, if earlier, this hash range's first repeat: (its seq, its entry, the first sighting's entry)."""
+    part = part[np.argsort(part["hash"], kind="stable")]  # equal hashes stay in input order
+    h = part["hash"]
+    repeats = np.flatnonzero(h[1:] == h[:-1]) + 1
+    if not len(repeats):
+        return best
+    i = int(repeats[np.argmin(part["seq"][repeats])])
+    if best is not None and part["seq"][i] >= best[0]:
+        return best
+    first = int(np.searchsorted(h, h[i]))  # the run of equal hashes starts at the first sighting
+    return int(part["seq"][i]), part[i], part[first]
 
 
 class _Normalizer:
