@@ -4,7 +4,10 @@ Rows, all on the same documents:
   pipeline           HF pipeline("text-classification") on the checkpoint's model dir, its default batching
                      (one document per forward pass), truncation to the model's max_length, all scores
   pipeline-bs64      the same with batch_size=64 (unsorted batches, padded to the longest member)
-  newsclf-torch      newsclf Predictor, native torch model (length-sorted windows, inference_mode)
+  pipeline-bs16      the same with batch_size=16 (newsclf's forward batch on a CPU)
+  newsclf-torch      newsclf Predictor, native torch model (length-sorted windows, inference_mode, the
+                     inference-only BERT forward of newsclf.inference.bert_forward, 16 sequences a forward pass)
+  newsclf-torch-hf   the same Predictor through the HF model forward, for reference
   newsclf-onnx       Predictor runtime=onnx, fp32 export       (exported first when missing)
   newsclf-onnx-int8  Predictor runtime=onnx, int8 export
   tfidf              Predictor on the TF-IDF checkpoint (cleaning, features, calibrated softmax, records);
@@ -43,6 +46,19 @@ def ag_news_test(data_root: str | None) -> list[dict]:
     dsd = AgNews().load(resolve_data_root(data_root))
     return [{"id": r["id"], "title": r["title"], "text": r["text"], "label": r["label"]}
             for r in columns_to_records(dsd["test"][:])]
+
+
+def cpu_model() -> str:
+    """The processor's name (Linux), so that numbers from different machines are not compared blindly."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or "unknown"
 
 
 def timed(fn, warmup) -> tuple[float, object]:
@@ -89,8 +105,18 @@ def transformer_rows(ckpt, docs, threads, rows):
     warm = [{k: v for k, v in d.items() if k != "label"} for d in docs[:32]]
     run_pipeline("pipeline", ckpt, docs, threads, rows)
     run_pipeline("pipeline-bs64", ckpt, docs, threads, rows, batch_size=64)
+    run_pipeline("pipeline-bs16", ckpt, docs, threads, rows, batch_size=16)
     torch_pred = Predictor.from_checkpoint(ckpt, threads=threads)
     run_predictor("newsclf-torch", torch_pred, docs, warm, rows)
+    # the same predictor through the HF forward (model(**inputs)) instead of inference.bert_forward: what the
+    # leaner BERT forward is worth on this machine
+    import newsclf.training.loop as loop
+
+    fast, loop.fast_forward = loop.fast_forward, lambda model: None
+    try:
+        run_predictor("newsclf-torch-hf", torch_pred, docs, warm, rows)
+    finally:
+        loop.fast_forward = fast
     onnx_dir = torch_pred.checkpoint.path / "onnx"
     if not (onnx_dir / FP32).is_file() or not (onnx_dir / INT8).is_file():
         print(f"exporting {ckpt} to ONNX (fp32 + int8; not timed)", file=sys.stderr)
@@ -147,21 +173,25 @@ def main(argv=None) -> None:
     if not args.tfidf_only:
         transformer_rows(args.transformer, docs[:n_tf], args.threads, rows)
 
-    print(f"AG News test, threads={args.threads}, torch {torch.__version__}, cpu_count={os.cpu_count()}")
+    print(f"AG News test, threads={args.threads}, torch {torch.__version__}, cpu_count={os.cpu_count()}, "
+          f"cpu={cpu_model()}")
     print(f"{'row':18s} {'docs':>6s} {'seconds':>8s} {'docs/s':>9s} {'accuracy':>8s}")
     for r in rows:
         print(f"{r['name']:18s} {r['docs']:6d} {r['seconds']:8.2f} {r['docs_per_s']:9.1f} {r['accuracy']:8.4f}"
               + (f"  (median of {len(r['passes'])} cold passes: {r['passes']})" if len(r.get("passes", [])) > 1 else ""))
     by = {r["name"]: r for r in rows}
     if args.json:
-        Path(args.json).write_text(json.dumps({"threads": args.threads, "rows": rows}, indent=2) + "\n")
+        Path(args.json).write_text(json.dumps({"threads": args.threads, "cpu": cpu_model(), "rows": rows}, indent=2)
+                                   + "\n")
     if args.tfidf_only:
         print(f"tfidf_docs_per_s={by['tfidf']['docs_per_s']:.0f}")
         return
     ratio = by["newsclf-torch"]["docs_per_s"] / by["pipeline"]["docs_per_s"]
     ratio_bs = by["newsclf-torch"]["docs_per_s"] / by["pipeline-bs64"]["docs_per_s"]
-    print(f"newsclf-torch vs pipeline-bs64: {ratio_bs:.2f}x; int8 accuracy change vs torch: "
-          f"{by['newsclf-onnx-int8']['accuracy'] - by['newsclf-torch']['accuracy']:+.4f} on {n_tf} documents")
+    ratio_16 = by["newsclf-torch"]["docs_per_s"] / by["pipeline-bs16"]["docs_per_s"]
+    int8_change = by["newsclf-onnx-int8"]["accuracy"] - by["newsclf-torch"]["accuracy"]
+    print(f"newsclf-torch vs pipeline-bs64: {ratio_bs:.2f}x, vs pipeline-bs16: {ratio_16:.2f}x; "
+          f"int8 accuracy change vs torch: {int8_change:+.4f} on {n_tf} documents")
     print(f"ratio_vs_pipeline={ratio:.2f} tfidf_docs_per_s={by['tfidf']['docs_per_s']:.0f}")
 
 

@@ -315,7 +315,8 @@ def predict(cfg: DictConfig) -> int:
         check_parent_dir(cfg.output)  # fail before the (slow) model load
     predictor = Predictor.from_checkpoint(cfg.checkpoint, top_k=cfg.get("top_k"), runtime=cfg.get("runtime", "native"),
                                           onnx_model=cfg.get("onnx_model"), threads=cfg.get("threads"),
-                                          batch_size=cfg.get("batch_size"), processes=_processes(cfg))
+                                          batch_size=cfg.get("batch_size"), processes=_processes(cfg),
+                                          forward_batch_size=cfg.get("forward_batch_size"))
     gc.freeze()  # the model and the libraries live as long as the process: the collector need not walk them
     predictor.start_workers()  # TF-IDF worker processes, forked before any thread starts (the progress bar's)
     try:

@@ -13,6 +13,7 @@ import shutil
 import numpy as np
 import pytest
 
+from newsclf.checkpoint import load_checkpoint
 from newsclf.errors import NewsclfError
 from newsclf.inference.onnx import FP32, INT8, META, export
 from newsclf.inference.predictor import Predictor
@@ -70,6 +71,21 @@ def test_fp32_parity_and_int8(exported):
     meta = json.loads((out / META).read_text())
     assert meta["checkpoint_fingerprint"] == native.checkpoint.fingerprint
     assert meta["files"][FP32]["probe_max_abs_prob_diff"] <= 1e-4
+
+
+def test_forward_batch_is_16_on_cpu_unless_set_and_does_not_change_results(exported):
+    ckpt, paths, _ = exported
+    docs = _docs(paths) * 3
+    assert len(docs) > 16
+    default = Predictor.from_checkpoint(ckpt)
+    assert default.checkpoint.model.eval_batch_size == 16  # the checkpoint says 64 (configs/model/transformer.yaml)
+    assert load_checkpoint(ckpt).model.eval_batch_size == 64
+    three = Predictor.from_checkpoint(ckpt, forward_batch_size=3)
+    assert three.model.eval_batch_size == 3
+    whole = len(docs)  # one predictor batch: the forward batch alone decides the padding
+    assert np.abs(default.predict_proba(docs, batch_size=whole) - three.predict_proba(docs, batch_size=whole)).max() <= 1e-5
+    assert Predictor.from_checkpoint(ckpt, runtime="onnx", threads=1).model.batch_size == 16
+    assert Predictor.from_checkpoint(ckpt, runtime="onnx", threads=1, forward_batch_size=4).model.batch_size == 4
 
 
 def test_graph_has_dynamic_batch_and_sequence_axes(exported):

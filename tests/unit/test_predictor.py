@@ -130,7 +130,8 @@ def test_record_schema_and_top_k(topic):
 
 @pytest.mark.parametrize("kwargs, match", [({"top_k": 0}, "top_k"), ({"top_k": "2"}, "top_k"),
                                            ({"threads": -1}, "threads"), ({"runtime": "tensorrt"}, "runtime"),
-                                           ({"batch_size": 0}, "batch_size"), ({"processes": 0}, "processes")])
+                                           ({"batch_size": 0}, "batch_size"), ({"processes": 0}, "processes"),
+                                           ({"forward_batch_size": 0}, "forward_batch_size")])
 def test_bad_options_are_one_line_errors(topic, kwargs, match):
     with pytest.raises(NewsclfError, match=match):
         Predictor.from_checkpoint(topic[0], **kwargs)

@@ -37,6 +37,10 @@ RUNTIMES = ("native", "onnx")
 # documents per model call: a TF-IDF call has a fixed cost worth spreading; a transformer batch pads to its
 # longest member, so it stays small (the model splits it further by its own eval_batch_size)
 DEFAULT_BATCH = {"tfidf": 1024, "transformer": 64}
+# sequences per transformer forward pass on a CPU (torch or onnxruntime): 16 beat 64 by 20-40% on the 2-core
+# machines here (BENCHMARKS.md "Prediction"): tighter lengths per batch, activations that stay in cache. A GPU
+# keeps the checkpoint's eval_batch_size.
+CPU_FORWARD_BATCH = 16
 WINDOW_BATCHES = 16  # a window (read ahead, length-sorted) holds this many batches
 MIN_PIECE = 64  # the smallest piece of the last batches given to a worker process: a call has a fixed cost
 
@@ -88,7 +92,7 @@ def set_threads(threads: int | None) -> None:
 class Predictor:
     def __init__(self, checkpoint: Checkpoint, top_k: int | None = None, runtime: str = "native",
                  onnx_model: str | Path | None = None, threads: int | None = None, batch_size: int | None = None,
-                 fast_tfidf: bool = True, processes: int | None = None):
+                 fast_tfidf: bool = True, processes: int | None = None, forward_batch_size: int | None = None):
         self.checkpoint = checkpoint
         self.spec = checkpoint.input_spec
         self.labels = checkpoint.labels
@@ -110,6 +114,9 @@ class Predictor:
         set_threads(self.threads)
         family = str(checkpoint.manifest["model_kind"]).split(".")[0]
         self.batch_size = _positive_int(batch_size, "batch_size") or DEFAULT_BATCH.get(family, 64)
+        forward = _positive_int(forward_batch_size, "forward_batch_size")
+        if family == "transformer":
+            self._set_forward_batch(forward)
         # a torch / onnxruntime model spreads one batch over its own threads; a TF-IDF model (numpy + scipy, much
         # of it holding the GIL) can have batches predicted side by side in forked worker processes instead
         self.processes = _positive_int(processes, "processes") or 1
@@ -119,6 +126,15 @@ class Predictor:
         self._static = {"model": checkpoint.manifest["model_kind"], "checkpoint": checkpoint.fingerprint}
         if self.runtime_tag:
             self._static["runtime"] = self.runtime_tag
+
+    def _set_forward_batch(self, forward: int | None) -> None:
+        """Sequences per forward pass: ``forward`` if given, else 16 on a CPU, else the checkpoint's own."""
+        if self.runtime_tag:  # onnxruntime runs on the CPU here
+            self.model.batch_size = forward or CPU_FORWARD_BATCH
+            return
+        device = getattr(self.model, "device_", None)
+        if forward or getattr(device, "type", "cpu") == "cpu":
+            self.model.eval_batch_size = forward or CPU_FORWARD_BATCH
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, **kwargs) -> Predictor:

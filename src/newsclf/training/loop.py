@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from newsclf.errors import NewsclfError
+from newsclf.inference.bert_forward import fast_forward
 from newsclf.training.batching import collate, epoch_groups, inference_batches, steps_per_epoch
 from newsclf.training.distributed import gather_objects, gather_rows, max_over_ranks, shard, sum_over_ranks
 from newsclf.training.logs import RunLog, progress_bar
@@ -107,15 +108,20 @@ def autocast(device: torch.device, dtype: torch.dtype | None):
 
 def predict_logits(model, encoded: dict, batch_size: int, device: torch.device, pad_id: int, with_types: bool,
                    dtype: torch.dtype | None = None) -> np.ndarray:
-    """Logits in input order, computed over length-sorted batches (less padding, same result every time)."""
+    """Logits in input order, computed over length-sorted batches (less padding, same result every time).
+
+    BERT classifiers go through ``inference.bert_forward`` (the same weights, less work); others through
+    ``model(**inputs)``.
+    """
     n = len(encoded["input_ids"])
     out = np.zeros((n, model.config.num_labels), dtype=np.float32)
     model.eval()
     with torch.inference_mode():
+        forward = fast_forward(model) or (lambda **inputs: model(**inputs).logits)
         for batch in inference_batches([len(x) for x in encoded["input_ids"]], batch_size):
             inputs = {k: v.to(device) for k, v in collate(encoded, batch, pad_id, with_types).items()}
             with autocast(device, dtype):
-                out[batch] = model(**inputs).logits.float().cpu().numpy()
+                out[batch] = forward(**inputs).float().cpu().numpy()
     return out
 
 
