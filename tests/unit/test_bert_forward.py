@@ -52,10 +52,15 @@ def test_logits_match_hf_forward_with_and_without_padding(layers):
         assert float((forward(**no_types) - model(**no_types).logits).abs().max()) <= 1e-5
 
 
-def test_predict_logits_uses_it_and_keeps_input_order():
+def test_predict_logits_uses_it_and_keeps_input_order(monkeypatch):
+    import newsclf.training.loop as loop
+
     model = _bert()
     encoded = _encoded(40, seed=3)
+    calls = []
+    monkeypatch.setattr(loop, "fast_forward", lambda m: calls.append(m) or fast_forward(m))
     got = predict_logits(model, encoded, batch_size=8, device=torch.device("cpu"), pad_id=0, with_types=True)
+    assert calls == [model]
     with torch.inference_mode():
         for i in (0, 17, 39):
             one = collate(encoded, [i], pad_id=0)
