@@ -51,6 +51,23 @@ def test_encoder_batches_do_not_change_vectors(tiny_encoder):
     assert np.allclose(one, three, atol=1e-5)  # padding is masked out of the mean
 
 
+def test_encoder_batches_do_not_depend_on_input_or_set_order(tiny_encoder, monkeypatch):
+    """Batch companions change padding and so the last float digits: batches must be the same whatever order
+    (or PYTHONHASHSEED-dependent set order) the new texts come in, so that runs repeat exactly."""
+    texts = ["cat one", "dog two", "owl six", "a longer sentence", "another longer one", "ab"]
+
+    def batches(order):
+        enc = SentenceEncoder(str(tiny_encoder), batch_size=2)
+        seen = []
+        original = enc._embed
+        monkeypatch.setattr(enc, "_embed", lambda batch: seen.append(list(batch)) or original(batch))
+        return seen, enc.encode(order)
+
+    (first, a), (second, b) = batches(texts), batches(texts[::-1])
+    assert first == second == [["ab", "cat one"], ["dog two", "owl six"], ["a longer sentence", "another longer one"]]
+    assert np.array_equal(a, b[::-1])
+
+
 def test_encoder_refuses_hub_ids_and_missing_folders(tmp_path):
     with pytest.raises(NewsclfError, match="existing local model directory"):
         resolve_encoder_path("sentence-transformers/all-MiniLM-L6-v2")

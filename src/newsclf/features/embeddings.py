@@ -83,7 +83,9 @@ class SentenceEncoder:
         if new and len(self.cache) + len(new) > self.max_cache:
             self.cache.clear()
             new = set(texts)
-        new = sorted(new, key=len)  # length-sorted: little padding
+        # length-sorted (little padding), ties by text: a set's order changes with PYTHONHASHSEED, and a batch's
+        # companions change its padding and so the last float digits of its vectors
+        new = sorted(new, key=lambda t: (len(t), t))
         if new:
             self._load()
             for start in range(0, len(new), self.batch_size):
@@ -104,3 +106,15 @@ class SentenceEncoder:
         pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
         pooled = torch.nn.functional.normalize(pooled.float(), dim=1)
         return pooled.numpy().astype(np.float32)
+
+
+_SHARED: dict[tuple[str, int, int], SentenceEncoder] = {}
+
+
+def shared_encoder(pretrained: str = "minilm", max_length: int = 64, batch_size: int = 64) -> SentenceEncoder:
+    """One encoder (and string cache) per setting in the process: the two stages of a stance model embed the
+    same bodies, and each distinct text is then embedded once for both."""
+    key = (str(pretrained), int(max_length), int(batch_size))
+    if key not in _SHARED:
+        _SHARED[key] = SentenceEncoder(*key)
+    return _SHARED[key]

@@ -15,10 +15,12 @@ def registry() -> dict:
     kinds = {TfidfClassifier.kind: TfidfClassifier, TfidfStyleClassifier.kind: TfidfStyleClassifier,
              TwoStageClassifier.kind: TwoStageClassifier}
     try:
+        from newsclf.models.stacked_related import StackedRelatedClassifier
         from newsclf.models.stacked_stance import StackedStanceClassifier
         from newsclf.models.transformer import TransformerClassifier
     except ImportError:  # transformer support is optional at import time (e.g. a minimal install)
         return kinds
     kinds[TransformerClassifier.kind] = TransformerClassifier
     kinds[StackedStanceClassifier.kind] = StackedStanceClassifier
+    kinds[StackedRelatedClassifier.kind] = StackedRelatedClassifier
     return kinds

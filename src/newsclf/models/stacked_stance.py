@@ -34,7 +34,7 @@ from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedGroupKFold
 
 from newsclf.errors import NewsclfError
-from newsclf.features.embeddings import SentenceEncoder, resolve_encoder_path
+from newsclf.features.embeddings import resolve_encoder_path, shared_encoder
 from newsclf.features.sentence_match import N_SCALARS, SentenceMatch
 from newsclf.models.base import FromLogits, softmax
 from newsclf.models.mlp import balanced_weights, fit_mlp, mlp_logits
@@ -52,6 +52,14 @@ def story_groups(pairs: list[tuple[str, str]]) -> np.ndarray:
         sets.union("h:" + h, "b:" + b)
     ids: dict[str, int] = {}
     return np.array([ids.setdefault(sets.find("h:" + h), len(ids)) for h, _ in pairs], dtype=np.int64)
+
+
+def body_ids(pairs: list[tuple[str, str]]) -> np.ndarray:
+    """The index of each pair's body among the sorted distinct bodies (what ``np.unique(bodies,
+    return_inverse=True)`` gives, without its fixed-width array: 50k bodies of up to ~30k characters would take
+    GBs)."""
+    index = {b: i for i, b in enumerate(sorted({b for _, b in pairs}))}
+    return np.array([index[b] for _, b in pairs], dtype=np.int64)
 
 
 def _log(p: np.ndarray) -> np.ndarray:
@@ -102,9 +110,9 @@ class StackedStanceClassifier(FromLogits):
 
     # ------------------------------------------------------------------------------------------- features
     def _matcher(self) -> SentenceMatch:
-        """The feature extractor; its encoder (and the encoder's string cache) lives as long as the model."""
+        """The feature extractor; its encoder (and string cache) is shared with a stage 1 of the same setting."""
         if getattr(self, "matcher_", None) is None:
-            encoder = SentenceEncoder(self.encoder, self.max_length, self.encode_batch_size)
+            encoder = shared_encoder(self.encoder, self.max_length, self.encode_batch_size)
             self.matcher_ = SentenceMatch(encoder, self.max_sentences, self.top_k, self.attention_temperature)
         return self.matcher_
 
@@ -170,7 +178,7 @@ class StackedStanceClassifier(FromLogits):
         if regime == "story":
             groups = stories
         else:
-            groups = np.unique([b for _, b in X], return_inverse=True)[1].ravel()
+            groups = body_ids(X)
         n_groups = len(set(groups.tolist()))
         if n_groups < self.folds:
             raise NewsclfError(f"model.folds={self.folds}: the training pairs form only {n_groups} {regime} groups")
