@@ -18,28 +18,22 @@ and ``tfidf/`` (the base TF-IDF model in its own format). The sentence encoder i
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
-from safetensors.numpy import load_file, save_file
-from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold
 
 from newsclf.errors import NewsclfError
-from newsclf.features.embeddings import resolve_encoder_path, shared_encoder
-from newsclf.features.sentence_match import N_SCALARS, SentenceMatch
-from newsclf.models.base import FromLogits, softmax
-from newsclf.models.stacked_stance import _align, _log, body_ids
-from newsclf.models.tfidf import TfidfClassifier
-
-STATE_FILE, ARRAYS_FILE, TFIDF_DIR = "stacked_related.json", "arrays.safetensors", "tfidf"
+from newsclf.features.sentence_match import N_SCALARS
+from newsclf.models.base import softmax
+from newsclf.models.stacked_stance import SentenceStacked, _align, _log, body_ids, fit_logistic
 
 
-class StackedRelatedClassifier(FromLogits):
+class StackedRelatedClassifier(SentenceStacked):
     """TF-IDF pair model + sentence-embedding similarity scalars, stacked by a logistic regression."""
 
     kind = "stacked_related.v1"
+    STATE_FILE = "stacked_related.json"
     _PARAMS = ("encoder", "max_length", "encode_batch_size", "max_sentences", "top_k", "attention_temperature",
                "folds", "meta_C", "input_kind")
 
@@ -60,17 +54,6 @@ class StackedRelatedClassifier(FromLogits):
     def get_params(self) -> dict:
         out = {k: getattr(self, k) for k in self._PARAMS}
         return {**out, "tfidf": {"kind": self.tfidf.kind, **self.tfidf.get_params()}}
-
-    def _matcher(self) -> SentenceMatch:
-        if getattr(self, "matcher_", None) is None:
-            encoder = shared_encoder(self.encoder, self.max_length, self.encode_batch_size)
-            self.matcher_ = SentenceMatch(encoder, self.max_sentences, self.top_k, self.attention_temperature)
-        return self.matcher_
-
-    def _tfidf_copy(self) -> TfidfClassifier:
-        params = dict(self.tfidf.get_params())
-        params["input_kind"] = self.input_kind
-        return TfidfClassifier(**params)
 
     def _meta_inputs(self, p_tfidf: np.ndarray, scalars: np.ndarray) -> np.ndarray:
         return np.hstack([_log(p_tfidf), (scalars - self.scalar_mean_) / self.scalar_scale_])
@@ -96,11 +79,7 @@ class StackedRelatedClassifier(FromLogits):
             p_tfidf[held] = _align(base, self.labels_, base.predict_proba([X[i] for i in held]))
         scalars, _ = self._matcher().transform(X)
         self.scalar_mean_, self.scalar_scale_ = scalars.mean(axis=0), scalars.std(axis=0) + 1e-6
-        meta = LogisticRegression(C=self.meta_C, max_iter=3000).fit(self._meta_inputs(p_tfidf, scalars), y)
-        coef, intercept = meta.coef_, meta.intercept_
-        if coef.shape[0] == 1:  # binary: [0, z] so that the softmax is the sigmoid
-            coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.array([0.0, intercept[0]])
-        self.meta_coef_, self.meta_intercept_ = coef.astype(np.float64), intercept.astype(np.float64)
+        self.meta_coef_, self.meta_intercept_ = fit_logistic(self._meta_inputs(p_tfidf, scalars), y, self.meta_C)
         self.tfidf = self._tfidf_copy().fit(X, y_names)
         return self
 
@@ -114,34 +93,14 @@ class StackedRelatedClassifier(FromLogits):
         return self._meta_inputs(p_tfidf, scalars) @ self.meta_coef_.T + self.meta_intercept_
 
     # ------------------------------------------------------------------------------------------- persistence
-    def save(self, directory: Path) -> None:
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        self.tfidf.save(directory / TFIDF_DIR)
-        arrays = {"meta.coef": self.meta_coef_, "meta.intercept": self.meta_intercept_,
-                  "scalar.mean": self.scalar_mean_, "scalar.scale": self.scalar_scale_}
-        save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(directory / ARRAYS_FILE))
-        params = {k: v for k, v in self.get_params().items() if k != "tfidf"}
-        state = {"params": params, "labels": self.labels_, "temperature": self.temperature_}
-        (directory / STATE_FILE).write_text(json.dumps(state, indent=1), encoding="utf-8")
+    def _arrays(self) -> dict[str, np.ndarray]:
+        return {"meta.coef": self.meta_coef_, "meta.intercept": self.meta_intercept_,
+                "scalar.mean": self.scalar_mean_, "scalar.scale": self.scalar_scale_}
 
-    @classmethod
-    def load(cls, directory: Path) -> StackedRelatedClassifier:
-        directory = Path(directory)
-        state = json.loads((directory / STATE_FILE).read_text(encoding="utf-8"))
-        arrays = load_file(str(directory / ARRAYS_FILE))
-        params = dict(state["params"])
-        resolve_encoder_path(params.get("encoder"))  # 'minilm' or a local folder: never a download
-        model = cls(TfidfClassifier.load(directory / TFIDF_DIR), **params)
-        model.labels_ = list(state["labels"])
-        model.temperature_ = float(state.get("temperature", 1.0))
-        model.meta_coef_, model.meta_intercept_ = arrays["meta.coef"], arrays["meta.intercept"]
-        model.scalar_mean_, model.scalar_scale_ = arrays["scalar.mean"], arrays["scalar.scale"]
-        n = len(model.labels_)
-        if model.meta_coef_.shape != (n, n + N_SCALARS) or model.meta_intercept_.shape != (n,) \
-                or model.scalar_mean_.shape != (N_SCALARS,) or model.scalar_scale_.shape != (N_SCALARS,):
+    def _set_arrays(self, arrays: dict[str, np.ndarray], directory: Path) -> None:
+        self.meta_coef_, self.meta_intercept_ = arrays["meta.coef"], arrays["meta.intercept"]
+        self.scalar_mean_, self.scalar_scale_ = arrays["scalar.mean"], arrays["scalar.scale"]
+        n = len(self.labels_)
+        if self.meta_coef_.shape != (n, n + N_SCALARS) or self.meta_intercept_.shape != (n,) \
+                or self.scalar_mean_.shape != (N_SCALARS,) or self.scalar_scale_.shape != (N_SCALARS,):
             raise NewsclfError(f"{directory}: arrays do not fit {n} labels and {N_SCALARS} similarity scalars")
-        if model.tfidf.labels_ != model.labels_:
-            raise NewsclfError(f"{directory}: the base TF-IDF model's labels {model.tfidf.labels_} differ from "
-                               f"{model.labels_}")
-        return model

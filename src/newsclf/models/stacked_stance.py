@@ -41,7 +41,7 @@ from newsclf.models.mlp import balanced_weights, fit_mlp, mlp_logits
 from newsclf.models.tfidf import TfidfClassifier
 from newsclf.utils import UnionFind
 
-STATE_FILE, ARRAYS_FILE, TFIDF_DIR = "stacked_stance.json", "arrays.safetensors", "tfidf"
+ARRAYS_FILE, TFIDF_DIR = "arrays.safetensors", "tfidf"
 MLP_KEYS = ("mean", "scale", "w1", "b1", "w2", "b2")
 
 
@@ -66,10 +66,71 @@ def _log(p: np.ndarray) -> np.ndarray:
     return np.log(np.clip(p, 1e-6, 1.0))
 
 
-class StackedStanceClassifier(FromLogits):
+def fit_logistic(A: np.ndarray, y: np.ndarray, C: float, class_weight=None) -> tuple[np.ndarray, np.ndarray]:
+    """A (meta) logistic regression as float64 ``coef [n_labels, d]``, ``intercept [n_labels]``; a binary one as
+    ``[0, z]`` so that the softmax of its logits is the sigmoid."""
+    meta = LogisticRegression(C=C, class_weight=class_weight, max_iter=3000).fit(A, y)
+    coef, intercept = meta.coef_, meta.intercept_
+    if coef.shape[0] == 1:
+        coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.array([0.0, intercept[0]])
+    return coef.astype(np.float64), intercept.astype(np.float64)
+
+
+class SentenceStacked(FromLogits):
+    """What the stacked models over a TF-IDF base model and sentence-match features share: the feature extractor
+    (one shared encoder per setting), fold copies of the TF-IDF model, and the checkpoint layout (``STATE_FILE``
+    JSON, ``arrays.safetensors``, ``tfidf/``). Subclasses give ``_arrays()`` and ``_set_arrays()``."""
+
+    STATE_FILE = ""
+
+    def _matcher(self) -> SentenceMatch:
+        """The feature extractor; its encoder (and string cache) is shared with a stage of the same setting."""
+        if getattr(self, "matcher_", None) is None:
+            encoder = shared_encoder(self.encoder, self.max_length, self.encode_batch_size)
+            self.matcher_ = SentenceMatch(encoder, self.max_sentences, self.top_k, self.attention_temperature)
+        return self.matcher_
+
+    def _tfidf_copy(self) -> TfidfClassifier:
+        params = dict(self.tfidf.get_params())
+        params["input_kind"] = self.input_kind
+        return TfidfClassifier(**params)
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def _set_arrays(self, arrays: dict[str, np.ndarray], directory: Path) -> None:
+        raise NotImplementedError
+
+    def save(self, directory: Path) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.tfidf.save(directory / TFIDF_DIR)
+        save_file({k: np.ascontiguousarray(v) for k, v in self._arrays().items()}, str(directory / ARRAYS_FILE))
+        params = {k: v for k, v in self.get_params().items() if k != "tfidf"}
+        state = {"params": params, "labels": self.labels_, "temperature": self.temperature_}
+        (directory / self.STATE_FILE).write_text(json.dumps(state, indent=1), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path):
+        directory = Path(directory)
+        state = json.loads((directory / cls.STATE_FILE).read_text(encoding="utf-8"))
+        params = dict(state["params"])
+        resolve_encoder_path(params.get("encoder"))  # 'minilm' or a local folder: never a download
+        model = cls(TfidfClassifier.load(directory / TFIDF_DIR), **params)
+        model.labels_ = list(state["labels"])
+        model.temperature_ = float(state.get("temperature", 1.0))
+        model._set_arrays(load_file(str(directory / ARRAYS_FILE)), directory)
+        if model.tfidf.labels_ != model.labels_:
+            raise NewsclfError(f"{directory}: the base TF-IDF model's labels {model.tfidf.labels_} differ from "
+                               f"{model.labels_}")
+        return model
+
+
+class StackedStanceClassifier(SentenceStacked):
     """TF-IDF + sentence-embedding MLP, stacked by a logistic regression trained on story-held-out folds."""
 
     kind = "stacked_stance.v1"
+    STATE_FILE = "stacked_stance.json"
 
     def __init__(self, tfidf, encoder="minilm", max_length=64, encode_batch_size=64, max_sentences=60, top_k=3,
                  attention_temperature=0.05, mlp_hidden=256, mlp_dropout=0.3, mlp_epochs=10, mlp_learning_rate=1e-3,
@@ -109,13 +170,6 @@ class StackedStanceClassifier(FromLogits):
         return {**out, "tfidf": {"kind": self.tfidf.kind, **self.tfidf.get_params()}}
 
     # ------------------------------------------------------------------------------------------- features
-    def _matcher(self) -> SentenceMatch:
-        """The feature extractor; its encoder (and string cache) is shared with a stage 1 of the same setting."""
-        if getattr(self, "matcher_", None) is None:
-            encoder = shared_encoder(self.encoder, self.max_length, self.encode_batch_size)
-            self.matcher_ = SentenceMatch(encoder, self.max_sentences, self.top_k, self.attention_temperature)
-        return self.matcher_
-
     def _check_params(self) -> None:
         if not isinstance(self.folds, int) or isinstance(self.folds, bool) or self.folds < 2:
             raise NewsclfError(f"model.folds: expected an integer >= 2 (story folds for stacking), found {self.folds!r}")
@@ -129,11 +183,6 @@ class StackedStanceClassifier(FromLogits):
         return fit_mlp(X, y, len(self.labels_), hidden=self.mlp_hidden, dropout=self.mlp_dropout,
                        epochs=self.mlp_epochs, learning_rate=self.mlp_learning_rate,
                        weight_decay=self.mlp_weight_decay, seed=seed)
-
-    def _tfidf_copy(self) -> TfidfClassifier:
-        params = dict(self.tfidf.get_params())
-        params["input_kind"] = self.input_kind
-        return TfidfClassifier(**params)
 
     def _meta_inputs(self, p_tfidf, p_mlp, scalars, familiar) -> np.ndarray:
         """Log-probabilities of both base models, standardised scalars; with ``familiarity``, also the headline's
@@ -198,11 +247,7 @@ class StackedStanceClassifier(FromLogits):
 
     def _fit_meta(self, A: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         weights = balanced_weights(y, len(self.labels_), self.meta_class_weight_power)
-        meta = LogisticRegression(C=self.meta_C, class_weight=dict(enumerate(weights)), max_iter=3000).fit(A, y)
-        coef, intercept = meta.coef_, meta.intercept_
-        if coef.shape[0] == 1:  # binary: [0, z] so that the softmax is the sigmoid
-            coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.array([0.0, intercept[0]])
-        return coef.astype(np.float64), intercept.astype(np.float64)
+        return fit_logistic(A, y, self.meta_C, dict(enumerate(weights)))
 
     def _tune_biases(self, A: np.ndarray, y: np.ndarray, splits) -> np.ndarray:
         """Per-class logit offsets (the largest class stays at 0) maximising accuracy + macro-F1 of the meta
@@ -237,43 +282,24 @@ class StackedStanceClassifier(FromLogits):
         return meta @ self.meta_coef_.T + self.meta_intercept_ + self.biases_
 
     # ------------------------------------------------------------------------------------------- persistence
-    def save(self, directory: Path) -> None:
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        self.tfidf.save(directory / TFIDF_DIR)
+    def _arrays(self) -> dict[str, np.ndarray]:
         arrays = {f"mlp.{k}": np.ascontiguousarray(self.mlp_[k], dtype=np.float32) for k in MLP_KEYS}
         arrays.update({"meta.coef": self.meta_coef_, "meta.intercept": self.meta_intercept_,
                        "scalar.mean": self.scalar_mean_, "scalar.scale": self.scalar_scale_, "biases": self.biases_,
                        "headlines": self.headlines_})
-        save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(directory / ARRAYS_FILE))
-        params = {k: v for k, v in self.get_params().items() if k != "tfidf"}
-        state = {"params": params, "labels": self.labels_, "temperature": self.temperature_}
-        (directory / STATE_FILE).write_text(json.dumps(state, indent=1), encoding="utf-8")
+        return arrays
 
-    @classmethod
-    def load(cls, directory: Path) -> StackedStanceClassifier:
-        directory = Path(directory)
-        state = json.loads((directory / STATE_FILE).read_text(encoding="utf-8"))
-        arrays = load_file(str(directory / ARRAYS_FILE))
-        params = dict(state["params"])
-        resolve_encoder_path(params.get("encoder"))  # 'minilm' or a local folder: never a download
-        model = cls(TfidfClassifier.load(directory / TFIDF_DIR), **params)
-        model.labels_ = list(state["labels"])
-        model.temperature_ = float(state.get("temperature", 1.0))
-        model.mlp_ = {k: arrays[f"mlp.{k}"] for k in MLP_KEYS}
-        model.meta_coef_, model.meta_intercept_ = arrays["meta.coef"], arrays["meta.intercept"]
-        model.scalar_mean_, model.scalar_scale_ = arrays["scalar.mean"], arrays["scalar.scale"]
-        model.biases_, model.headlines_ = arrays["biases"], arrays["headlines"]
-        n = len(model.labels_)
-        if model.meta_coef_.shape[0] != n or model.mlp_["w2"].shape[0] != n or model.biases_.shape != (n,):
+    def _set_arrays(self, arrays: dict[str, np.ndarray], directory: Path) -> None:
+        self.mlp_ = {k: arrays[f"mlp.{k}"] for k in MLP_KEYS}
+        self.meta_coef_, self.meta_intercept_ = arrays["meta.coef"], arrays["meta.intercept"]
+        self.scalar_mean_, self.scalar_scale_ = arrays["scalar.mean"], arrays["scalar.scale"]
+        self.biases_, self.headlines_ = arrays["biases"], arrays["headlines"]
+        n = len(self.labels_)
+        if self.meta_coef_.shape[0] != n or self.mlp_["w2"].shape[0] != n or self.biases_.shape != (n,):
             raise NewsclfError(f"{directory}: arrays do not fit {n} labels")
-        dim = (model.mlp_["w1"].shape[1] - N_SCALARS) // 2  # the MLP sees 21 scalars + h * v + |h - v|
-        if model.headlines_.ndim != 2 or model.headlines_.shape[1] != dim:
+        dim = (self.mlp_["w1"].shape[1] - N_SCALARS) // 2  # the MLP sees 21 scalars + h * v + |h - v|
+        if self.headlines_.ndim != 2 or self.headlines_.shape[1] != dim:
             raise NewsclfError(f"{directory}: headline vectors do not match the encoder width {dim}")
-        if model.tfidf.labels_ != model.labels_:
-            raise NewsclfError(f"{directory}: the base TF-IDF model's labels {model.tfidf.labels_} differ from "
-                               f"{model.labels_}")
-        return model
 
 
 def _align(model, labels: list[str], probs: np.ndarray) -> np.ndarray:
