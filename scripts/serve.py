@@ -18,7 +18,7 @@ def main(cfg: DictConfig) -> None:
     from newsclf.inference.server import serve
 
     serve(cfg.checkpoint, host=cfg.host, port=cfg.port, top_k=cfg.top_k, batch_size=cfg.batch_size,
-          forward_batch_size=cfg.get("forward_batch_size"),
+          forward_batch_size=cfg.get("forward_batch_size"), decision=cfg.get("decision"),
           threads=cfg.threads, runtime=cfg.runtime, onnx_model=cfg.onnx_model,
           max_request_bytes=cfg.max_request_bytes, max_documents=cfg.max_documents, timeout_s=cfg.timeout_s,
           log_requests=cfg.log_requests)

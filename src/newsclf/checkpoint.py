@@ -25,6 +25,7 @@ from typing import Any
 
 from newsclf.data.inputs import InputSpec
 from newsclf.errors import NewsclfError
+from newsclf.evaluation.decision import check_decision
 from newsclf.models import registry
 from newsclf.utils import atomic_path, fingerprint_file, git_commit, library_versions
 
@@ -47,6 +48,11 @@ class Checkpoint:
     @property
     def task(self) -> str:
         return self.manifest["task"]["name"]
+
+    @property
+    def decision(self) -> str:
+        """How labels are chosen from the probabilities (newsclf.evaluation.decision); older checkpoints: argmax."""
+        return self.manifest["task"].get("decision", "argmax")
 
 
 def _payload_hashes(model_dir: Path) -> dict[str, str]:
@@ -140,6 +146,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     task = manifest.get("task")
     if not isinstance(task, dict) or not isinstance(task.get("name"), str):
         raise NewsclfError(f"{path / MANIFEST}: field 'task' must be an object with the task's 'name' and 'input'")
+    check_decision(task.get("decision", "argmax"), labels, f"{path / MANIFEST}: field 'task.decision'")
     try:
         spec = InputSpec(**manifest["task"]["input"])
     except (KeyError, TypeError) as e:

@@ -31,6 +31,7 @@ from newsclf.evaluation.calibration import (
     reliability_bins,
     uncalibrated,
 )
+from newsclf.evaluation.decision import check_decision, decide
 from newsclf.evaluation.metrics import classification_metrics, prefixed
 from newsclf.evaluation.plots import write_split_plots
 from newsclf.evaluation.report import markdown_report
@@ -144,12 +145,16 @@ def check_split_labels(splits: dict[str, list[dict]], labels: list[str]) -> None
                                    f"labels {labels} (taken from train or data.labels)")
 
 
-def score_split(model, spec: InputSpec, records: list[dict], labels: list[str], fnc: bool) -> dict:
-    """Metrics of ``model`` on labelled records, calibration measures included."""
+def score_split(model, spec: InputSpec, records: list[dict], labels: list[str], fnc: bool,
+                decision: str = "argmax") -> dict:
+    """Metrics of ``model`` on labelled records, calibration measures included; labels by ``decision``."""
     probs = model.predict_proba(spec.model_inputs(records))
     y_true = [r["label"] for r in records]
-    y_pred = [labels[i] for i in probs.argmax(axis=1)]
-    metrics = classification_metrics(y_true, y_pred, labels, fnc=fnc)
+    metrics = classification_metrics(y_true, decide(probs, labels, decision), labels, fnc=fnc)
+    metrics["decision"] = decision
+    if decision != "argmax":  # what the most probable label would have scored, for comparison
+        plain = classification_metrics(y_true, decide(probs, labels), labels, fnc=fnc)
+        metrics.update({f"argmax/{k}": plain[k] for k in ("accuracy", "macro_f1", "fnc_score") if k in plain})
     index = {label: i for i, label in enumerate(labels)}
     y = np.array([index[t] for t in y_true])
     metrics["ece"] = expected_calibration_error(probs, y)
@@ -196,6 +201,7 @@ def train(cfg: DictConfig) -> dict:
     source, dsd, splits = load_splits(cfg.data, cfg.data_root, cfg.max_train_samples, cfg.max_eval_samples, cfg.seed)
     labels = source.label_list(dsd)
     check_split_labels(splits, labels)
+    decision = check_decision(cfg.task.get("decision", "argmax"), labels)
     train_recs, dev_recs = splits["train"], splits.get("dev", [])
     model = instantiate(cfg.model, input_kind=spec.kind)
     if world_size() > 1 and not getattr(model, "distributed", False):
@@ -215,14 +221,15 @@ def train(cfg: DictConfig) -> dict:
     metrics = {"train_time_s": round(train_time, 3)}
     for name, records in splits.items():
         if name != "train" and labelled(records):
-            scores = score_split(model, spec, records, labels, cfg.task.fnc_metric)
+            scores = score_split(model, spec, records, labels, cfg.task.fnc_metric, decision)
             metrics.update(prefixed(scores, name))
             if name == "dev":  # dev plots beside the checkpoint: cheap, and the leaderboard embeds them
                 write_split_plots(out, scores, labels, f"{cfg.task.name} / dev", prefix="dev_")
     fingerprints = {name: fingerprint_texts([str(r.get(c)) for r in recs for c in source.columns])
                     for name, recs in splits.items()}
     save_checkpoint(out / "checkpoint", model, task={"name": cfg.task.name, "select_metric": cfg.task.select_metric,
-                                                      "fnc_metric": bool(cfg.task.fnc_metric)},
+                                                      "fnc_metric": bool(cfg.task.fnc_metric),
+                                                      "decision": decision},
                     input_spec=spec, config_yaml=OmegaConf.to_yaml(cfg, resolve=True),
                     extra={"seed": cfg.seed, "metrics": metrics, "calibration": calibration,
                            "data": {"source": OmegaConf.to_container(cfg.data, resolve=True),
@@ -290,6 +297,7 @@ def evaluate(cfg: DictConfig) -> dict:
     """Load a checkpoint, score it on a split of its data set or on a labelled file, write metrics + report."""
     out = run_dir()
     ckpt = load_checkpoint(cfg.checkpoint)
+    decision = check_decision(cfg.get("decision") or ckpt.decision, ckpt.labels, "decision")
     if cfg.get("input"):
         records = list(read_records(cfg.input, kind=ckpt.input_spec.kind, label_field="label"))
         name = "input"
@@ -297,7 +305,8 @@ def evaluate(cfg: DictConfig) -> dict:
         records = _records_from_checkpoint_data(ckpt, cfg.split, cfg.get("data_root"))
         name = cfg.split
     check_labels(records, ckpt.labels)
-    metrics = score_split(ckpt.model, ckpt.input_spec, records, ckpt.labels, bool(ckpt.manifest["task"].get("fnc_metric")))
+    metrics = score_split(ckpt.model, ckpt.input_spec, records, ckpt.labels,
+                          bool(ckpt.manifest["task"].get("fnc_metric")), decision)
     flat = prefixed(metrics, name)
     write_json_atomic(out / "metrics.json", flat)
     plots = write_split_plots(out, metrics, ckpt.labels, f"{ckpt.task} / {name}")
@@ -316,7 +325,8 @@ def predict(cfg: DictConfig) -> int:
     predictor = Predictor.from_checkpoint(cfg.checkpoint, top_k=cfg.get("top_k"), runtime=cfg.get("runtime", "native"),
                                           onnx_model=cfg.get("onnx_model"), threads=cfg.get("threads"),
                                           batch_size=cfg.get("batch_size"), processes=_processes(cfg),
-                                          forward_batch_size=cfg.get("forward_batch_size"))
+                                          forward_batch_size=cfg.get("forward_batch_size"),
+                                          decision=cfg.get("decision"))
     gc.freeze()  # the model and the libraries live as long as the process: the collector need not walk them
     predictor.start_workers()  # TF-IDF worker processes, forked before any thread starts (the progress bar's)
     try:

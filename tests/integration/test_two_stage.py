@@ -69,3 +69,49 @@ def test_fnc1_topic_split_holds_out_whole_stories():
     unrelated_share = sum(r["label"] == "unrelated" for r in train) / len(train)
     dev_share = sum(r["label"] == "unrelated" for r in dev) / len(dev)
     assert abs(dev_share - unrelated_share) < 0.15  # topped up with cross-story pairs made inside dev
+
+
+def test_fnc_decision_is_recorded_and_applied_by_evaluate_and_predict(compose_cfg, tiny_stance, tmp_path,
+                                                                       monkeypatch):
+    from newsclf.evaluation.decision import decide
+
+    metrics = _train(compose_cfg, tiny_stance, tmp_path / "run", monkeypatch, ["task.decision=fnc"])
+    assert metrics["dev/decision"] == "fnc" and 0.0 <= metrics["dev/argmax/fnc_score"] <= 1.0
+    ckpt = load_checkpoint(tmp_path / "run" / "checkpoint")
+    assert ckpt.decision == "fnc" and ckpt.manifest["task"]["decision"] == "fnc"
+    ckpt.model.temperature_ = 50.0  # flat probabilities: unrelated is often the most probable, never the best bet
+    rows = [json.loads(line) for line in tiny_stance["test"].read_text().splitlines()]
+    probs = ckpt.model.predict_proba(ckpt.input_spec.model_inputs(rows))
+    fnc, plain = decide(probs, ckpt.labels, "fnc"), decide(probs, ckpt.labels, "argmax")
+    assert "unrelated" in plain and fnc != plain
+    assert [r["label"] for r in Predictor(ckpt).predict(rows)] == fnc
+    assert [r["label"] for r in Predictor(ckpt, decision="argmax").predict(rows)] == plain
+    top1 = Predictor(ckpt, top_k=1).predict(rows)
+    assert [r["label"] for r in top1] == fnc and all(r["label"] in r["scores"] for r in top1)
+    assert Predictor(ckpt).describe()["decision"] == "fnc"
+    with pytest.raises(NewsclfError, match="decision: expected one of"):
+        Predictor(ckpt, decision="max")
+
+    monkeypatch.setattr(workflows, "run_dir", lambda: tmp_path / "eval")
+    (tmp_path / "eval").mkdir()
+    ev = workflows.evaluate(compose_cfg("evaluate", [f"checkpoint={tmp_path / 'run'}", "split=dev"]))
+    assert ev["dev/decision"] == "fnc" and ev["dev/fnc_score"] == metrics["dev/fnc_score"]
+    assert "most probable label" in (tmp_path / "eval" / "report.md").read_text()
+    plain_ev = workflows.evaluate(compose_cfg("evaluate", [f"checkpoint={tmp_path / 'run'}", "split=dev",
+                                                          "decision=argmax"]))
+    assert plain_ev["dev/decision"] == "argmax" and plain_ev["dev/fnc_score"] == metrics["dev/argmax/fnc_score"]
+
+    manifest = tmp_path / "run" / "checkpoint" / "manifest.json"
+    state = json.loads(manifest.read_text())
+    state["task"]["decision"] = "exec"
+    manifest.write_text(json.dumps(state))
+    with pytest.raises(NewsclfError, match=r"field 'task.decision': expected one of"):
+        load_checkpoint(tmp_path / "run" / "checkpoint")
+
+
+def test_fnc_decision_is_refused_for_labels_it_cannot_score(compose_cfg, tiny_topic, tmp_path, monkeypatch):
+    monkeypatch.setattr(workflows, "run_dir", lambda: tmp_path)
+    cfg = compose_cfg("config", [*custom_data_overrides(tiny_topic, "topic"), "task.decision=fnc"])
+    with pytest.raises(NewsclfError, match="task.decision: 'fnc' needs FNC-1 labels"):
+        workflows.train(cfg)
+    assert not (tmp_path / "checkpoint").exists()

@@ -14,10 +14,17 @@ def markdown_report(metrics: dict, labels: Sequence[str], title: str, images: Se
         if key in metrics:
             raw = metrics.get(f"{key}_uncalibrated")
             lines.append(f"- {name}: {metrics[key]:.4f}" + (f" (temperature 1: {raw:.4f})" if raw is not None else ""))
+    decision = metrics.get("decision", "argmax")
+    if decision != "argmax":
+        lines.append(f"- labels chosen by the `{decision}` rule (newsclf.evaluation.decision); the most probable "
+                     f"label would give accuracy {metrics['argmax/accuracy']:.4f}, macro-F1 "
+                     f"{metrics['argmax/macro_f1']:.4f}")
     if "fnc_score" in metrics:
         lines += ["", "| system | FNC score |", "|---|---|",
-                  f"| this model | {metrics['fnc_score']:.4f} |",
-                  f"| all `unrelated` (same split) | {metrics['fnc_score_all_unrelated']:.4f} |",
+                  f"| this model | {metrics['fnc_score']:.4f} |"]
+        if "argmax/fnc_score" in metrics:
+            lines.append(f"| this model, most probable label | {metrics['argmax/fnc_score']:.4f} |")
+        lines += [f"| all `unrelated` (same split) | {metrics['fnc_score_all_unrelated']:.4f} |",
                   f"| FNC-1 baseline, published dev score | {metrics['fnc_score_baseline_published']:.4f} |"]
     lines += ["", "| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
     for label in labels:

@@ -6,9 +6,11 @@ Record schema (JSONL, one per input document, in input order)::
      "model": "tfidf.v1", "checkpoint": "<fingerprint>"}
 
 ``id`` is present when the input had one; ``scores`` holds the calibrated probabilities, most probable first
-(only the ``top_k`` best when asked); ``evidence`` only for checkpoints whose task strips syndication
-markers (the markers found in the raw input; ``scores`` come from the marker-free text); ``runtime`` only
-when an exported ONNX model produced the scores (``onnx`` or ``onnx-int8``). See docs/serving.md.
+(only the ``top_k`` best when asked, plus ``label``'s own); ``label`` is the most probable label, or the one the
+checkpoint's decision rule picks (``task.decision``, e.g. ``fnc``: newsclf.evaluation.decision); ``evidence``
+only for checkpoints whose task strips syndication markers (the markers found in the raw input; ``scores`` come
+from the marker-free text); ``runtime`` only when an exported ONNX model produced the scores (``onnx`` or
+``onnx-int8``). See docs/serving.md.
 
 Streaming: :meth:`Predictor.predict_stream` reads a window of documents, sorts it by length so that each
 model call pads little, predicts it batch by batch and yields the records in input order. Memory is bounded
@@ -32,6 +34,7 @@ from newsclf.checkpoint import Checkpoint, load_checkpoint
 from newsclf.data.markers import evidence
 from newsclf.data.text import join_title
 from newsclf.errors import NewsclfError
+from newsclf.evaluation.decision import check_decision, decide_indices
 
 RUNTIMES = ("native", "onnx")
 # documents per model call: a TF-IDF call has a fixed cost worth spreading; a transformer batch pads to its
@@ -92,10 +95,12 @@ def set_threads(threads: int | None) -> None:
 class Predictor:
     def __init__(self, checkpoint: Checkpoint, top_k: int | None = None, runtime: str = "native",
                  onnx_model: str | Path | None = None, threads: int | None = None, batch_size: int | None = None,
-                 fast_tfidf: bool = True, processes: int | None = None, forward_batch_size: int | None = None):
+                 fast_tfidf: bool = True, processes: int | None = None, forward_batch_size: int | None = None,
+                 decision: str | None = None):
         self.checkpoint = checkpoint
         self.spec = checkpoint.input_spec
         self.labels = checkpoint.labels
+        self.decision = check_decision(decision or checkpoint.decision, self.labels, "decision")
         self.top_k = _positive_int(top_k, "top_k")
         self.threads = _positive_int(threads, "threads")
         if runtime not in RUNTIMES:
@@ -145,8 +150,9 @@ class Predictor:
         return self.spec.kind
 
     def describe(self) -> dict:
-        """What answers: model kind, checkpoint fingerprint, task, labels (``GET /health``)."""
-        return {**self._static, "task": self.checkpoint.task, "input": self.spec.kind, "labels": list(self.labels)}
+        """What answers: model kind, checkpoint fingerprint, task, labels, decision rule (``GET /health``)."""
+        return {**self._static, "task": self.checkpoint.task, "input": self.spec.kind, "labels": list(self.labels),
+                "decision": self.decision}
 
     # -- probabilities ----------------------------------------------------------------------------------------
     def _inference(self):
@@ -214,12 +220,13 @@ class Predictor:
         order = np.argsort(-probs, axis=1, kind="stable")
         if self.top_k:
             order = order[:, : self.top_k]
+        chosen = order[:, 0] if self.decision == "argmax" else decide_indices(probs, self.labels, self.decision)
         labels, values, ranks = self.labels, probs.tolist(), order.tolist()
         out = []
-        for rec, p, rank in zip(records, values, ranks, strict=True):
+        for rec, p, rank, k in zip(records, values, ranks, chosen.tolist(), strict=True):
             row: dict = {"id": rec["id"]} if "id" in rec else {}
-            row["label"] = labels[rank[0]]
-            row["scores"] = {labels[i]: p[i] for i in rank}
+            row["label"] = labels[k]
+            row["scores"] = {labels[i]: p[i] for i in (rank if k in rank else [*rank, k])}
             if self.spec.strip_markers:
                 row["evidence"] = evidence(join_title(rec.get("title"), rec.get("text")))
             row.update(self._static)

@@ -1,0 +1,66 @@
+"""Decision rules: how a label is chosen from calibrated probabilities (newsclf.evaluation.decision)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from newsclf.errors import NewsclfError
+from newsclf.evaluation.decision import check_decision, decide, decide_indices, utility
+from newsclf.evaluation.metrics import fnc_score
+
+FNC = ["agree", "disagree", "discuss", "unrelated"]
+
+
+def _points(gold: str, pred: str) -> float:
+    """FNC-1 points of one pair, read off the metric itself (score × the pair's maximum)."""
+    return fnc_score([gold], [pred]) * (0.25 if gold == "unrelated" else 1.0)
+
+
+def test_fnc_utility_is_the_metric_per_pair():
+    u = utility("fnc", FNC)
+    assert u.tolist() == [[_points(g, p) for p in FNC] for g in FNC]
+    assert np.array_equal(utility("argmax", FNC), np.eye(4))
+
+
+def test_fnc_rule_maximises_expected_fnc_points_row_by_row():
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet([0.3, 0.2, 0.6, 2.0], size=2000)
+    u = np.array([[_points(g, p) for p in FNC] for g in FNC])
+    expected = probs @ u  # expected points of each possible label, per row
+    chosen = decide_indices(probs, FNC, "fnc")
+    assert np.allclose(expected[np.arange(len(probs)), chosen], expected.max(axis=1))
+    plain = probs.argmax(axis=1)
+    changed = chosen != plain
+    assert 0 < changed.sum() < len(probs)  # the rule differs from argmax on some rows, not on all
+    # where it differs, argmax said unrelated and the rule a related label: the most probable related one
+    assert (plain[changed] == 3).all() and (chosen[changed] != 3).all()
+    assert np.array_equal(chosen[changed], probs[changed, :3].argmax(axis=1))
+
+
+def test_fnc_rule_on_examples():
+    probs = np.array([[0.0, 0.0, 0.45, 0.55],   # 0.45 expected for discuss vs 0.1375 for unrelated
+                      [0.0, 0.0, 0.10, 0.90],   # 0.10 vs 0.225: stays unrelated
+                      [0.30, 0.25, 0.25, 0.20]])
+    assert decide(probs, FNC, "fnc") == ["discuss", "unrelated", "agree"]
+    assert decide(probs, FNC, "argmax") == ["unrelated", "unrelated", "agree"]
+    # a related/unrelated label set (stage 1 alone) works too
+    assert decide(np.array([[0.3, 0.7]]), ["discuss", "unrelated"], "fnc") == ["discuss"]
+
+
+def test_argmax_is_the_most_probable_label():
+    probs = np.random.default_rng(1).dirichlet([1, 1, 1], size=50)
+    assert decide(probs, ["a", "b", "c"]) == [["a", "b", "c"][i] for i in probs.argmax(axis=1)]
+
+
+@pytest.mark.parametrize("rule, labels, message", [
+    ("expected", FNC, r"decision: expected one of \('argmax', 'fnc'\), found 'expected'"),
+    (None, FNC, "found None"),
+    ("fnc", ["Business", "Sci/Tech", "Sports", "World"], "'fnc' needs FNC-1 labels"),
+    ("fnc", ["agree", "disagree", "discuss"], "'fnc' needs FNC-1 labels"),
+])
+def test_bad_rules_are_refused_in_one_line(rule, labels, message):
+    with pytest.raises(NewsclfError, match=message):
+        check_decision(rule, labels, "decision")
+    with pytest.raises(NewsclfError):
+        decide(np.full((1, len(labels)), 1 / len(labels)), labels, rule)
