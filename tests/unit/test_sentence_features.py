@@ -68,6 +68,26 @@ def test_encoder_batches_do_not_depend_on_input_or_set_order(tiny_encoder, monke
     assert np.array_equal(a, b[::-1])
 
 
+def test_shared_encoder_is_one_per_setting_and_model_files(tiny_encoder, tmp_path):
+    import shutil
+
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from newsclf.features.embeddings import shared_encoder
+
+    folder = tmp_path / "enc"
+    shutil.copytree(tiny_encoder, folder)
+    first = shared_encoder(str(folder), 16, 8)
+    assert shared_encoder(str(folder), 16, 8) is first and shared_encoder(str(folder), 32, 8) is not first
+    before = first.encode(["the claim"])
+    torch.manual_seed(1)  # another model saved into the same folder: a new encoder, not the old cache
+    BertModel(BertConfig(vocab_size=first._tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
+                         num_attention_heads=2, intermediate_size=48, max_position_embeddings=128)).save_pretrained(folder)
+    second = shared_encoder(str(folder), 16, 8)
+    assert second is not first and not np.allclose(second.encode(["the claim"]), before)
+
+
 def test_encoder_refuses_hub_ids_and_missing_folders(tmp_path):
     with pytest.raises(NewsclfError, match="existing local model directory"):
         resolve_encoder_path("sentence-transformers/all-MiniLM-L6-v2")

@@ -108,13 +108,23 @@ class SentenceEncoder:
         return pooled.numpy().astype(np.float32)
 
 
-_SHARED: dict[tuple[str, int, int], SentenceEncoder] = {}
+_SHARED: dict[tuple, SentenceEncoder] = {}
+
+
+def _model_files(pretrained: str) -> tuple:
+    """What identifies the weights behind ``pretrained``: each file of its folder with size and modification time,
+    so that another model saved into the same folder later in the process gets an encoder (and cache) of its own."""
+    try:
+        folder = Path(resolve_encoder_path(pretrained))
+    except NewsclfError:
+        return ()  # reported when the encoder loads
+    return tuple(sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in folder.iterdir() if p.is_file()))
 
 
 def shared_encoder(pretrained: str = "minilm", max_length: int = 64, batch_size: int = 64) -> SentenceEncoder:
-    """One encoder (and string cache) per setting in the process: the two stages of a stance model embed the
-    same bodies, and each distinct text is then embedded once for both."""
-    key = (str(pretrained), int(max_length), int(batch_size))
+    """One encoder (and string cache) per setting and model files in the process: the two stages of a stance
+    model embed the same bodies, and each distinct text is then embedded once for both."""
+    key = (str(pretrained), int(max_length), int(batch_size), _model_files(str(pretrained)))
     if key not in _SHARED:
-        _SHARED[key] = SentenceEncoder(*key)
+        _SHARED[key] = SentenceEncoder(*key[:3])
     return _SHARED[key]
