@@ -3,53 +3,31 @@ as stage 1 of the two-stage stance model, through the real configs, with a tiny 
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
-from newsclf import workflows
-from newsclf.checkpoint import load_checkpoint
 from newsclf.errors import NewsclfError
-from newsclf.inference.predictor import Predictor
 from newsclf.models.stacked_related import StackedRelatedClassifier
 from newsclf.models.tfidf import TfidfClassifier
-from newsclf.models.two_stage import TwoStageClassifier
-from tests.conftest import custom_data_overrides, make_stance_rows
+from tests.conftest import make_stance_rows
+from tests.integration.stacked_checks import assert_stage_round_trip, train_stance
 
 
 def _train(compose_cfg, paths, run_dir, monkeypatch, encoder, *extra):
-    run_dir.mkdir(exist_ok=True)
-    monkeypatch.setattr(workflows, "run_dir", lambda: run_dir)
     overrides = ["model=two_stage", "model@model.related=stacked_related", "model@model.stance=stacked_stance",
                  f"model.related.encoder={encoder}", f"model.stance.encoder={encoder}",
                  "model.related.max_length=16", "model.stance.max_length=16", "model.related.folds=3",
                  "model.stance.folds=3", "model.related.tfidf.char_ngram_range=null",
                  "model.stance.tfidf.char_ngram_range=null", "model.stance.mlp_epochs=30", *extra]
-    cfg = compose_cfg("config", [*custom_data_overrides(paths, "stance"), *overrides])
-    return workflows.train(cfg)
+    return train_stance(compose_cfg, paths, run_dir, monkeypatch, overrides)
 
 
 def test_stacked_stage1_trains_saves_and_reloads_identically(compose_cfg, tiny_stance, tiny_encoder, tmp_path,
                                                              monkeypatch):
     metrics = _train(compose_cfg, tiny_stance, tmp_path / "run", monkeypatch, tiny_encoder)
     assert metrics["dev/fnc_score"] >= 0.6 and metrics["dev/f1/unrelated"] >= 0.8
-    ckpt = load_checkpoint(tmp_path / "run" / "checkpoint")
-    assert ckpt.manifest["params"]["related"]["kind"] == "stacked_related.v1"
-    assert ckpt.manifest["params"]["related"]["tfidf"]["kind"] == "tfidf.v1"
-    files = set(ckpt.manifest["payload_sha256"])
-    assert {"related/stacked_related.json", "related/arrays.safetensors", "related/tfidf/state.json"} <= files
-    assert not any(f.endswith((".pkl", ".bin", ".pt")) for f in files)
-    dev = [json.loads(line) for line in tiny_stance["dev"].read_text().splitlines()]
-    again = workflows.score_split(ckpt.model, ckpt.input_spec, dev, ckpt.labels, True)
-    assert again["fnc_score"] == metrics["dev/fnc_score"] and again["brier"] == metrics["dev/brier"]
-    test = [json.loads(line) for line in tiny_stance["test"].read_text().splitlines()]
-    inputs = ckpt.input_spec.model_inputs(test)
-    ckpt.model.save(tmp_path / "copy")
-    copy = TwoStageClassifier.load(tmp_path / "copy")
-    assert np.array_equal(copy.predict_proba(inputs), ckpt.model.predict_proba(inputs))
-    records = Predictor.from_checkpoint(tmp_path / "run" / "checkpoint").predict(test)
-    assert [r["label"] for r in records] == ckpt.model.predict(inputs)
+    ckpt = assert_stage_round_trip(tmp_path / "run", metrics, tiny_stance, tmp_path, "related", "stacked_related.v1",
+                                   "stacked_related.json")
     # both stages embed with one encoder (and one string cache) when their settings agree
     assert ckpt.model.related._matcher().encoder is ckpt.model.stance._matcher().encoder
 

@@ -8,13 +8,11 @@ import json
 import numpy as np
 import pytest
 
-from newsclf import workflows
-from newsclf.checkpoint import load_checkpoint
 from newsclf.errors import NewsclfError
-from newsclf.inference.predictor import Predictor
 from newsclf.models.stacked_stance import StackedStanceClassifier
 from newsclf.models.tfidf import TfidfClassifier
-from tests.conftest import custom_data_overrides, make_stance_rows
+from tests.conftest import make_stance_rows
+from tests.integration.stacked_checks import assert_stage_round_trip, train_stance
 
 
 def _overrides(encoder, *extra):
@@ -24,36 +22,15 @@ def _overrides(encoder, *extra):
 
 
 def _train(compose_cfg, paths, run_dir, monkeypatch, encoder, *extra):
-    run_dir.mkdir(exist_ok=True)
-    monkeypatch.setattr(workflows, "run_dir", lambda: run_dir)
-    cfg = compose_cfg("config", [*custom_data_overrides(paths, "stance"), *_overrides(encoder, *extra)])
-    return workflows.train(cfg)
+    return train_stance(compose_cfg, paths, run_dir, monkeypatch, _overrides(encoder, *extra))
 
 
 def test_stacked_stage_trains_saves_and_reloads_identically(compose_cfg, tiny_stance, tiny_encoder, tmp_path,
                                                             monkeypatch):
     metrics = _train(compose_cfg, tiny_stance, tmp_path / "run", monkeypatch, tiny_encoder)
     assert metrics["dev/fnc_score"] >= 0.6 and metrics["dev/accuracy"] >= 0.6
-    ckpt = load_checkpoint(tmp_path / "run" / "checkpoint")
-    assert ckpt.manifest["params"]["stance"]["kind"] == "stacked_stance.v1"
-    assert ckpt.manifest["params"]["stance"]["tfidf"]["kind"] == "tfidf.v1"
-    files = set(ckpt.manifest["payload_sha256"])
-    assert {"stance/stacked_stance.json", "stance/arrays.safetensors", "stance/tfidf/state.json"} <= files
-    assert not any(f.endswith((".pkl", ".bin", ".pt")) for f in files)
-    # the loaded checkpoint scores dev exactly as training did
-    dev = [json.loads(line) for line in tiny_stance["dev"].read_text().splitlines()]
-    again = workflows.score_split(ckpt.model, ckpt.input_spec, dev, ckpt.labels, True)
-    assert again["fnc_score"] == metrics["dev/fnc_score"] and again["brier"] == metrics["dev/brier"]
-    # save -> load -> identical probabilities; the predictor agrees with the model
-    test = [json.loads(line) for line in tiny_stance["test"].read_text().splitlines()]
-    inputs = ckpt.input_spec.model_inputs(test)
-    ckpt.model.save(tmp_path / "copy")
-    from newsclf.models.two_stage import TwoStageClassifier
-
-    copy = TwoStageClassifier.load(tmp_path / "copy")
-    assert np.array_equal(copy.predict_proba(inputs), ckpt.model.predict_proba(inputs))
-    records = Predictor.from_checkpoint(tmp_path / "run" / "checkpoint").predict(test)
-    assert [r["label"] for r in records] == ckpt.model.predict(inputs)
+    assert_stage_round_trip(tmp_path / "run", metrics, tiny_stance, tmp_path, "stance", "stacked_stance.v1",
+                            "stacked_stance.json")
 
 
 def test_same_seed_same_metrics(compose_cfg, tiny_stance, tiny_encoder, tmp_path, monkeypatch):
