@@ -171,10 +171,13 @@ def score_split(model, spec: InputSpec, records: list[dict], labels: list[str], 
 
 def calibrate(model, spec: InputSpec, dev: list[dict], method: str) -> dict:
     """Fit a temperature on dev logits and store it in the model; return ECE before / after."""
-    if method in (None, "none") or not labelled(dev):
+    if method in (None, "none"):
         return {"method": "none"}
     if method != "temperature":
         raise NewsclfError(f"calibration: expected 'none' or 'temperature', found {method!r}")
+    if not labelled(dev):  # e.g. the final refit on every labelled example (FNC-1 data.dev_split=none)
+        log.warning("calibration=temperature: no labelled dev split, so no temperature is fitted (T stays 1)")
+        return {"method": "none", "requested": "temperature", "skipped": "no labelled dev split"}
     logits = model.logits(spec.model_inputs(dev))
     index = {label: i for i, label in enumerate(model.labels_)}
     y = np.array([index[r["label"]] for r in dev])

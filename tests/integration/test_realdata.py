@@ -79,6 +79,16 @@ def test_no_footer_reaches_any_model_input(data_root, compose_cfg):
     assert n_syndicated > 400  # the labels really came from footers that were then removed
 
 
+def test_fnc1_final_refit_trains_on_every_labelled_pair(data_root):
+    """``data.dev_split=none``: all 49,972 labelled FNC-1 pairs train, nothing is held out, test stays unlabeled."""
+    from newsclf.data.sources import Fnc1
+
+    dsd = Fnc1(dev_split="none").load(data_root)
+    assert sorted(dsd) == ["test", "train"]
+    assert len(dsd["train"]) == 49972 and len(dsd["test"]) == 25413
+    assert set(dsd["test"]["label"]) == {None}
+
+
 def test_fnc1_topic_split_shares_no_story_with_train(data_root):
     """The harder stance validation split (``data.dev_split=topic``): no headline and no body on both sides, and
     dev's unrelated share close to train's (the FNC-1 mix)."""

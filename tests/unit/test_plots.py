@@ -113,3 +113,18 @@ def test_temperature_never_worsens_dev_nll_and_fixes_overconfidence():
     assert t > 1.0  # overconfident logits are softened
     assert nll(logits, y, t) <= nll(logits, y, 1.0)
     assert expected_calibration_error(softmax(logits / t), y) < expected_calibration_error(softmax(logits), y)
+
+
+def test_calibrate_without_labelled_dev_fits_no_temperature_and_says_so(caplog):
+    """The final refit (e.g. FNC-1 ``data.dev_split=none``) has no dev split: no temperature, a warning, a record."""
+    from newsclf.errors import NewsclfError
+    from newsclf.workflows import calibrate
+
+    for dev in ([], [{"text": "a", "label": None}]):  # no dev split, or an unlabeled one
+        with caplog.at_level("WARNING", logger="newsclf"):
+            record = calibrate(None, None, dev, "temperature")  # the model is never touched
+        assert record == {"method": "none", "requested": "temperature", "skipped": "no labelled dev split"}
+        assert "no temperature is fitted" in caplog.text
+    assert calibrate(None, None, [], "none") == {"method": "none"}
+    with pytest.raises(NewsclfError, match="calibration: expected 'none' or 'temperature', found 'platt'"):
+        calibrate(None, None, [], "platt")

@@ -62,6 +62,12 @@ def test_fnc1_dev_is_hold_out_bodies_and_test_unlabeled(tmp_path):
     assert dsd["dev"]["headline"] == ["h2"] and dsd["train"]["headline"] == ["h1", "h3"]
     assert dsd["train"][0]["body"] == "body one"
     assert dsd["test"]["label"] == [None]
+    # the final refit: every labelled pair trains, no dev split (and no hold-out file needed)
+    (base / "derived" / "ids.txt").unlink()
+    refit = Fnc1(dev_split="none", test_stances="test_stances.csv", test_bodies="test_bodies.csv").load(tmp_path)
+    assert sorted(refit) == ["test", "train"] and refit["train"]["headline"] == ["h1", "h2", "h3"]
+    with pytest.raises(NewsclfError, match=r"data.dev_split: expected hold_out, topic or none, found 'all'"):
+        Fnc1(dev_split="all")
 
 
 def test_ndtv_labels_from_footer_dedup_and_time_split(tmp_path):

@@ -141,6 +141,10 @@ class Fnc1(Source):
     training one (unrelated pairs across the cut) are dropped, so dev shares no headline and no body with train.
     Most unrelated pairs cross the cut, so dev is then topped up with unrelated pairs made the way FNC-1 made
     them (a held-out headline with a held-out body of another story, seeded) to the unrelated share of train.
+
+    ``dev_split: none`` holds nothing out: all 49,972 labelled pairs train (the final refit, once a system has
+    been chosen on the other two splits, for predicting the competition test). There is no dev split then, so
+    no dev metrics, and no temperature is fitted on one.
     """
 
     columns = ("id", "headline", "body", "label", "body_id")
@@ -152,8 +156,8 @@ class Fnc1(Source):
                  topic_fraction: float = 0.2, topic_seed: int = 2017):
         self.dir, self.hold_out_ids = dir, hold_out_ids
         self.test_stances, self.test_bodies = test_stances, test_bodies
-        if dev_split not in ("hold_out", "topic"):
-            raise NewsclfError(f"data.dev_split: expected hold_out or topic, found {dev_split!r}")
+        if dev_split not in ("hold_out", "topic", "none"):
+            raise NewsclfError(f"data.dev_split: expected hold_out, topic or none, found {dev_split!r}")
         if not 0 < float(topic_fraction) < 1:
             raise NewsclfError(f"data.topic_fraction: expected a fraction in (0, 1), found {topic_fraction!r}")
         self.dev_split, self.topic_fraction, self.topic_seed = dev_split, float(topic_fraction), int(topic_seed)
@@ -183,14 +187,16 @@ class Fnc1(Source):
     def load(self, root: Path) -> datasets.DatasetDict:
         base = root / self.dir
         train_all = self._pairs(base / "train_stances.csv", self._bodies(base / "train_bodies.csv"), True)
-        if self.dev_split == "topic":
+        if self.dev_split == "none":  # the final refit: every labelled pair trains, nothing is held out
+            train, dev = train_all, []
+        elif self.dev_split == "topic":
             train, dev = topic_split(train_all, self.topic_fraction, self.topic_seed)
         else:
             hold_path = _need(base / self.hold_out_ids, "the hold-out Body IDs of the official FNC-1 baseline")
             hold = {line.strip() for line in hold_path.read_text().splitlines() if line.strip()}
             train = [r for r in train_all if r["body_id"] not in hold]
             dev = [r for r in train_all if r["body_id"] in hold]
-        splits = {"train": train, "dev": dev}
+        splits = {"train": train} if self.dev_split == "none" else {"train": train, "dev": dev}
         if (base / self.test_stances).exists():
             splits["test"] = self._pairs(base / self.test_stances, self._bodies(base / self.test_bodies), False)
         return datasets.DatasetDict({s: _to_dataset(r, self.columns) for s, r in splits.items()})
