@@ -188,15 +188,15 @@ class Fnc1(Source):
         base = root / self.dir
         train_all = self._pairs(base / "train_stances.csv", self._bodies(base / "train_bodies.csv"), True)
         if self.dev_split == "none":  # the final refit: every labelled pair trains, nothing is held out
-            train, dev = train_all, []
+            splits = {"train": train_all}
         elif self.dev_split == "topic":
             train, dev = topic_split(train_all, self.topic_fraction, self.topic_seed)
+            splits = {"train": train, "dev": dev}
         else:
             hold_path = _need(base / self.hold_out_ids, "the hold-out Body IDs of the official FNC-1 baseline")
             hold = {line.strip() for line in hold_path.read_text().splitlines() if line.strip()}
-            train = [r for r in train_all if r["body_id"] not in hold]
-            dev = [r for r in train_all if r["body_id"] in hold]
-        splits = {"train": train} if self.dev_split == "none" else {"train": train, "dev": dev}
+            splits = {"train": [r for r in train_all if r["body_id"] not in hold],
+                      "dev": [r for r in train_all if r["body_id"] in hold]}
         if (base / self.test_stances).exists():
             splits["test"] = self._pairs(base / self.test_stances, self._bodies(base / self.test_bodies), False)
         return datasets.DatasetDict({s: _to_dataset(r, self.columns) for s, r in splits.items()})
