@@ -23,6 +23,12 @@ settings and the weak labels. Usage::
     python benchmarks/syndication_report.py --out runs/syndication_select --select
     python benchmarks/syndication_report.py --out runs/syndication_report --selection runs/syndication_select/select.json
     python benchmarks/syndication_report.py --out runs/syndication_select --select-transformer   # ~5 fits
+
+Scoring days withheld from ``../shared`` (the maintainers' complete copy of the NDTV CSV): every configuration
+is trained on the days before them and scored on them, section-balanced included::
+
+    python benchmarks/syndication_report.py --out runs/syndication_withheld --runs tfidf,best \
+        --data-file /path/to/complete/ndtv_articles.csv --test-from 2021-10-06
 """
 
 from __future__ import annotations
@@ -109,11 +115,11 @@ def load_ndtv(data_root: Path, **kwargs):
     return source, {s: columns_to_records(dsd[s][:]) for s in dsd}
 
 
-def split_audit(data_root: Path) -> dict:
+def split_audit(data_root: Path, data: dict) -> dict:
     from newsclf.data.dedup import cross_split_pairs
 
-    source, splits = load_ndtv(data_root)
-    _, raw = load_ndtv(data_root, near_dup_threshold=None)
+    source, splits = load_ndtv(data_root, **data)
+    _, raw = load_ndtv(data_root, **{**data, "near_dup_threshold": None})
 
     def pairs(sp):
         return len(cross_split_pairs({s: [r["text"] for r in recs] for s, recs in sp.items()}, 0.3))
@@ -176,13 +182,14 @@ def credit_agreement(data_root: Path) -> dict:
 
 
 # ----------------------------------------------------------------------------------------------- runs
-def train_command(name: str, run_dir: Path) -> list[str]:
-    return [sys.executable, "scripts/train.py", "task=syndication", *RUNS[name], f"hydra.run.dir={run_dir}"]
+def train_command(name: str, run_dir: Path, data: dict) -> list[str]:
+    return [sys.executable, "scripts/train.py", "task=syndication", *RUNS[name],
+            *(f"data.{k}={v}" for k, v in data.items()), f"hydra.run.dir={run_dir}"]
 
 
-def train_run(name: str, out: Path) -> tuple[Path, str, float | None]:
+def train_run(name: str, out: Path, data: dict) -> tuple[Path, str, float | None]:
     run_dir = out / name
-    cmd = train_command(name, run_dir)
+    cmd = train_command(name, run_dir, data)
     shown = " ".join(shlex.quote(c) for c in ["python", *cmd[1:]])
     if (run_dir / "checkpoint" / "manifest.json").is_file():
         print(f"[{name}] reusing {run_dir}", flush=True)
@@ -303,7 +310,7 @@ def transformer_factory(overrides: list[str]):
     return lambda: workflows.instantiate(cfg.model, input_kind="text")
 
 
-def select(data_root: Path, transformer: bool) -> dict:
+def select(data_root: Path, transformer: bool, data: dict) -> dict:
     """Day-CV of every setting in :data:`SELECT_GRID` (model=tfidf) and :data:`STYLE_GRID` (model=tfidf_style);
     the best by pooled macro-F1 is then tried with AG News weak labels. Never looks at the test days."""
     from newsclf.data.inputs import InputSpec
@@ -312,7 +319,7 @@ def select(data_root: Path, transformer: bool) -> dict:
     from newsclf.models.tfidf_style import TfidfStyleClassifier
 
     spec = InputSpec(kind="text", repair_feed_residue=True, strip_markers=True)
-    _, splits = load_ndtv(data_root)
+    _, splits = load_ndtv(data_root, **data)
     records = splits["train"] + splits["dev"]  # the non-test days only
     base = dict(word_ngram_range=[1, 2], char_ngram_range=[2, 5], C=10.0, class_weight="balanced", max_iter=3000)
     makers = {name: (lambda kw=kw: TfidfClassifier(**{**base, **kw})) for name, kw in SELECT_GRID.items()}
@@ -339,8 +346,9 @@ def select(data_root: Path, transformer: bool) -> dict:
 
 # ----------------------------------------------------------------------------------------------- report
 def markdown(report: dict) -> str:
-    lines = ["# Syndication report (NDTV time split, test = the two newest days)", ""]
     a = report.get("splits")
+    test_days = ", ".join(a["days"]["test"]) if a else "the two newest days"
+    lines = [f"# Syndication report (NDTV time split, test = {test_days})", ""]
     if a:
         lines += [f"Splits: {json.dumps(a['sizes'])}; purged copies {a['purged_copies']}; cross-split pairs "
                   f"(Jaccard >= 0.3) time split only {a['cross_split_pairs_time_split_only']}, after purge "
@@ -378,22 +386,27 @@ def main() -> None:
     ap.add_argument("--select-transformer", action="store_true", help="day-CV of the transformer (slow)")
     ap.add_argument("--selection", type=Path, default=None,
                     help="a select.json written by --select: its day-CV table goes into the report")
+    ap.add_argument("--data-file", default=None,
+                    help="another copy of the NDTV CSV (data.file; e.g. the complete one, withheld days included)")
+    ap.add_argument("--test-from", default=None,
+                    help="test = every day from this one on (data.test_from, YYYY-MM-DD), not the 2 newest")
     args = ap.parse_args()
     os.environ["NEWSCLF_DATA_ROOT"] = str(args.data_root)
+    data = {k: v for k, v in (("file", args.data_file), ("test_from", args.test_from)) if v is not None}
     args.out.mkdir(parents=True, exist_ok=True)
     if args.select or args.select_transformer:
-        report = select(args.data_root, transformer=args.select_transformer)
+        report = select(args.data_root, transformer=args.select_transformer, data=data)
         name = "select_transformer.json" if args.select_transformer else "select.json"
         (args.out / name).write_text(json.dumps(report, indent=2))
         return
-    report: dict = {"splits": split_audit(args.data_root)}
+    report: dict = {"data": data, "splits": split_audit(args.data_root, data)}
     if args.selection:
         report["selection"] = json.loads(args.selection.read_text())
-    _, splits = load_ndtv(args.data_root)
+    _, splits = load_ndtv(args.data_root, **data)
     report["leak"] = leak_audit(splits, args.data_root)
     report["runs"], report["commands"], report["train_seconds"] = {}, {}, {}
     for name in [n for n in args.runs.split(",") if n]:
-        run_dir, cmd, seconds = train_run(name, args.out)
+        run_dir, cmd, seconds = train_run(name, args.out, data)
         report["commands"][name], report["train_seconds"][name] = cmd, seconds
         report["runs"][name] = evaluate_run(run_dir, args.data_root)
         print(f"[{name}] test macro-F1 {report['runs'][name]['test']['macro_f1']:.3f}", flush=True)

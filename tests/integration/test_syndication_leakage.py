@@ -24,7 +24,7 @@ from newsclf import workflows
 from newsclf.data.dedup import cross_split_pairs
 from newsclf.data.inputs import columns_to_records
 from newsclf.data.markers import MARKERS, find_markers, injectable, marker_only_text, strip_markers
-from newsclf.data.sources import AgNewsWire
+from newsclf.data.sources import AgNewsWire, NdtvSyndication
 from newsclf.data.text import join_title
 from newsclf.inference.predictor import Predictor
 from newsclf.models.tfidf import TfidfClassifier
@@ -273,3 +273,25 @@ def test_report_runs_and_style_grid_build_models(compose_cfg):
     assert compose_cfg("config", ["experiment=syndication_best"]).model._target_.endswith("TfidfStyleClassifier")
     for kwargs in report.STYLE_GRID.values():
         assert TfidfStyleClassifier(**kwargs).get_params()["C"] > 0
+
+
+def test_test_from_reproduces_the_time_split_on_real_ndtv(ndtv, data_root):
+    """``data.test_from`` (how the withheld days of a complete copy are scored) on the day the default test
+    split starts gives the default split, article for article."""
+    cfg, _, splits = ndtv
+    first_test_day = min(r["time"] for r in splits["test"])[:10]
+    assert first_test_day == "2021-10-04"
+    params = {k: v for k, v in cfg.data.items() if k != "_target_"}
+    dsd = NdtvSyndication(**{**params, "test_from": first_test_day}).load(data_root)
+    assert {s: sorted(dsd[s]["id"]) for s in dsd} == {s: sorted(r["id"] for r in recs) for s, recs in splits.items()}
+
+
+def test_report_passes_the_data_file_and_test_day_to_every_run(compose_cfg, tmp_path):
+    report = _report_module()
+    data = {"file": str(tmp_path / "complete.csv"), "test_from": "2021-10-06"}
+    cmd = report.train_command("best", tmp_path / "best", data)
+    overrides = cmd[cmd.index("scripts/train.py") + 1:]
+    assert overrides == ["task=syndication", "experiment=syndication_best", f"data.file={data['file']}",
+                         "data.test_from=2021-10-06", f"hydra.run.dir={tmp_path / 'best'}"]
+    source = workflows.instantiate(compose_cfg("config", overrides[:-1]).data)
+    assert (source.file, source.test_from) == (data["file"], "2021-10-06")

@@ -86,6 +86,19 @@ def test_ndtv_labels_from_footer_dedup_and_time_split(tmp_path):
     assert max(dsd["train"]["time"]) < min(dsd["dev"]["time"]) < min(dsd["test"]["time"])
     assert dsd["train"]["label"].count("syndicated") == 4
     assert dsd["train"][0]["section"] == "india-news"
+    # test_from: every day from it on is test (the withheld days of a complete copy); here = test_days=2
+    for day, sizes in (("2021-10-04", [8, 4, 8]), ("2021-10-03", [4, 4, 12])):
+        by_day = NdtvSyndication(dir="ndtv", file="a.csv", dev_days=1, test_from=day).load(tmp_path)
+        assert [len(by_day[s]) for s in ("train", "dev", "test")] == sizes
+        assert min(by_day["test"]["time"])[:10] == day
+    assert NdtvSyndication(dir="ndtv", file="a.csv", test_from="2021-10-04").load(tmp_path)["test"]["id"] \
+        == dsd["test"]["id"]
+    with pytest.raises(NewsclfError, match=r"data.test_from=2021-10-06: no article .* days run 2021-10-01 to 2021-10-05"):
+        NdtvSyndication(dir="ndtv", file="a.csv", test_from="2021-10-06").load(tmp_path)
+    with pytest.raises(NewsclfError, match=r"need more than dev_days \+ test days = 5"):
+        NdtvSyndication(dir="ndtv", file="a.csv", dev_days=1, test_from="2021-10-02").load(tmp_path)
+    with pytest.raises(NewsclfError, match=r"data.test_from: expected a day like 2021-10-06, found '06/10/2021'"):
+        NdtvSyndication(test_from="06/10/2021")
 
 
 def test_local_files_csv_with_custom_columns(tmp_path):

@@ -260,7 +260,9 @@ class NdtvSyndication(Source):
     pasted after it) are merged and dated by their first tweet. Then near-duplicate copies of a story (shingle
     Jaccard >= ``near_dup_threshold``, see :mod:`newsclf.data.dedup`) are dropped from the earlier split, so
     no story sits on both sides. ``weak_labels: ag_news`` adds AG News rows (wire credit vs none, see
-    :class:`AgNewsWire`) to train only; dev and test stay pure NDTV.
+    :class:`AgNewsWire`) to train only; dev and test stay pure NDTV. ``test_from`` (a day, ``YYYY-MM-DD``)
+    makes every day from it on the test split instead of the newest ``test_days``: with a complete copy of the
+    file, ``test_from: 2021-10-06`` puts the days withheld from ``../shared`` in test (docs/syndication.md).
     """
 
     columns = ("id", "title", "text", "label", "time", "url", "section")
@@ -269,14 +271,27 @@ class NdtvSyndication(Source):
 
     def __init__(self, dir: str = "ndtv_syndication", file: str = "ndtv_articles.csv", dev_days: int = 1,
                  test_days: int = 2, near_dup_threshold: float | None = None, shingle_size: int = 5,
-                 weak_labels: str | None = None, weak_max_rows: int | None = None, weak_seed: int = 13):
+                 weak_labels: str | None = None, weak_max_rows: int | None = None, weak_seed: int = 13,
+                 test_from: str | None = None):
         self.dir, self.file, self.dev_days, self.test_days = dir, file, dev_days, test_days
+        self.test_from = self._iso_day(test_from)
         self.near_dup_threshold, self.shingle_size = near_dup_threshold, shingle_size
         if weak_labels not in (None, "none", "ag_news"):
             raise NewsclfError(f"data.weak_labels: expected null or 'ag_news', found {weak_labels!r}")
         self.weak_labels = None if weak_labels == "none" else weak_labels
         self.weak_max_rows, self.weak_seed = weak_max_rows, weak_seed
         self.purged_: list[str] = []  # ids of near-duplicate copies dropped by the last load()
+
+    @staticmethod
+    def _iso_day(value) -> str | None:
+        """``data.test_from`` as ``YYYY-MM-DD`` (Hydra may hand over a date object); None stays None."""
+        if value is None:
+            return None
+        text = str(value).strip()
+        try:
+            return datetime.strptime(text, "%Y-%m-%d").date().isoformat()
+        except ValueError:
+            raise NewsclfError(f"data.test_from: expected a day like 2021-10-06, found {value!r}") from None
 
     @staticmethod
     def article_key(url: str) -> str:
@@ -325,11 +340,18 @@ class NdtvSyndication(Source):
     def load(self, root: Path) -> datasets.DatasetDict:
         rows = sorted(self.read_articles(root), key=lambda r: (r["time"], r["url"]))
         days = sorted({r["time"][:10] for r in rows})
-        if len(days) < self.dev_days + self.test_days + 1:
-            raise NewsclfError(f"NDTV data spans {len(days)} day(s); need more than dev_days + test_days "
-                               f"= {self.dev_days + self.test_days}")
-        test_days = set(days[len(days) - self.test_days:])
-        dev_days = set(days[len(days) - self.test_days - self.dev_days:len(days) - self.test_days])
+        n_test = self.test_days
+        if self.test_from is not None:  # test = every day from this one on (e.g. days withheld until now)
+            n_test = sum(d >= self.test_from for d in days)
+            if n_test == 0:
+                span = f"its days run {days[0]} to {days[-1]}" if days else "it holds no article"
+                raise NewsclfError(f"data.test_from={self.test_from}: no article in the NDTV data is dated on or "
+                                   f"after it ({span})")
+        if len(days) < self.dev_days + n_test + 1:
+            raise NewsclfError(f"NDTV data spans {len(days)} day(s); need more than dev_days + test days "
+                               f"= {self.dev_days + n_test}")
+        test_days = set(days[len(days) - n_test:])
+        dev_days = set(days[len(days) - n_test - self.dev_days:len(days) - n_test])
         split: dict[str, list[dict]] = {"train": [], "dev": [], "test": []}
         for r in rows:
             day = r["time"][:10]
