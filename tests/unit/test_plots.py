@@ -121,6 +121,7 @@ def test_calibrate_without_labelled_dev_fits_no_temperature_and_says_so(caplog):
     from newsclf.workflows import calibrate
 
     for dev in ([], [{"text": "a", "label": None}]):  # no dev split, or an unlabeled one
+        caplog.clear()  # each case must log its own warning
         with caplog.at_level("WARNING", logger="newsclf"):
             record = calibrate(None, None, dev, "temperature")  # the model is never touched
         assert record == {"method": "none", "requested": "temperature", "skipped": "no labelled dev split"}
