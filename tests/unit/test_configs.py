@@ -8,7 +8,8 @@ from newsclf import workflows
 from newsclf.errors import NewsclfError
 from tests.conftest import CONFIGS
 
-MODELS = sorted(p.stem for p in (CONFIGS / "model").glob("*.yaml"))
+# model=ensemble has no members of its own (an experiment or the command line adds them): tested below
+MODELS = sorted(p.stem for p in (CONFIGS / "model").glob("*.yaml") if p.stem != "ensemble")
 TASKS = sorted(p.stem for p in (CONFIGS / "task").glob("*.yaml"))
 EXPERIMENTS = sorted(p.stem for p in (CONFIGS / "experiment").glob("*.yaml"))
 
@@ -28,6 +29,27 @@ def test_task_model_compose_and_instantiate(compose_cfg, task, model):
 def test_experiments_compose(compose_cfg, experiment):
     cfg = compose_cfg("config", [f"experiment={experiment}"])
     workflows.instantiate(cfg.model, input_kind=workflows.input_spec(cfg.task).kind)
+
+
+def test_ensemble_takes_members_from_the_command_line(compose_cfg):
+    cfg = compose_cfg("config", ["task=stance", "model=ensemble", "+model@model.members.a=tfidf",
+                                 "+model@model.members.b=tfidf", "model.members.b.C=1.0", "+model.weights.a=3",
+                                 "+model.weights.b=1"])
+    built = workflows.instantiate(cfg.model, input_kind="pair")
+    assert built.kind == "ensemble.v1" and built.weights == {"a": 0.75, "b": 0.25}
+    assert built.members["b"].get_params()["C"] == 1.0
+    with pytest.raises(NewsclfError, match="at least two members"):
+        workflows.instantiate(compose_cfg("config", ["task=stance", "model=ensemble"]).model, input_kind="pair")
+
+
+def test_stance_best_is_the_stacked_system_and_the_baseline(compose_cfg):
+    """experiment=stance_best's members are exactly experiment=stance_stacked's model and the tuned baseline's."""
+    best = compose_cfg("config", ["experiment=stance_best"])
+    assert best.model._target_.endswith("EnsembleClassifier") and dict(best.model.weights) == {"stacked": 0.7,
+                                                                                               "tfidf": 0.3}
+    assert best.model.members.stacked == compose_cfg("config", ["experiment=stance_stacked"]).model
+    assert best.model.members.tfidf == compose_cfg("config", ["task=stance", "model=tfidf"]).model
+    assert best.task.decision == "fnc"
 
 
 @pytest.mark.parametrize("data", sorted(p.stem for p in (CONFIGS / "data").glob("*.yaml")))

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 
 def registry() -> dict:
+    from newsclf.models.ensemble import EnsembleClassifier
     from newsclf.models.tfidf import TfidfClassifier
     from newsclf.models.tfidf_style import TfidfStyleClassifier
     from newsclf.models.two_stage import TwoStageClassifier
 
     kinds = {TfidfClassifier.kind: TfidfClassifier, TfidfStyleClassifier.kind: TfidfStyleClassifier,
-             TwoStageClassifier.kind: TwoStageClassifier}
+             TwoStageClassifier.kind: TwoStageClassifier, EnsembleClassifier.kind: EnsembleClassifier}
     try:
         from newsclf.models.stacked_related import StackedRelatedClassifier
         from newsclf.models.stacked_stance import StackedStanceClassifier

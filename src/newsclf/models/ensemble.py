@@ -1,0 +1,124 @@
+"""A weighted ensemble of whole models: the weighted mean of their calibrated log-probabilities.
+
+Members are any newsclf model kinds trained on the same data (e.g. ``experiment=stance_best``: the stacked
+two-stage system and the one-LR TF-IDF baseline, whose errors differ). Each member is temperature-calibrated
+on dev after fitting; the ensemble's logits are ``sum_m w_m log p_m`` (weights normalised to sum 1, a weighted
+geometric mean of the probabilities), and the workflow then fits one temperature on them.
+
+Saved as one directory: ``ensemble.json`` naming each member's kind and weight, and one sub-directory per member
+in its own format. Loading looks the member kinds up in the fixed registry (no ensemble inside an ensemble);
+nothing is imported by name.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+from newsclf.errors import NewsclfError
+from newsclf.models.base import FromLogits
+from newsclf.models.two_stage import _calibrate, _stage_resume
+
+STATE_FILE = "ensemble.json"
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+
+def _check_members(members: dict, weights: dict, where: str) -> dict[str, float]:
+    if not isinstance(members, dict) or len(members) < 2:
+        raise NewsclfError(f"{where}: expected at least two members, found {len(members or {})}")
+    bad = [n for n in members if not isinstance(n, str) or not _NAME.match(n)]
+    if bad:
+        raise NewsclfError(f"{where}: member name {bad[0]!r} is not a lower-case identifier (a-z, 0-9, _)")
+    weights = dict(weights or {})
+    if set(weights) != set(members):
+        raise NewsclfError(f"{where}: weights name {sorted(weights)}; expected one per member {sorted(members)}")
+    out = {}
+    for name, w in weights.items():
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not np.isfinite(w) or w < 0:
+            raise NewsclfError(f"{where}: weight of {name!r} is {w!r}; expected a number >= 0")
+        out[name] = float(w)
+    total = sum(out.values())
+    if total <= 0:
+        raise NewsclfError(f"{where}: the weights sum to 0; expected a positive sum")
+    return {name: w / total for name, w in out.items()}
+
+
+class EnsembleClassifier(FromLogits):
+    """``members`` (name -> model), combined as the weighted mean of their calibrated log-probabilities."""
+
+    kind = "ensemble.v1"
+
+    def __init__(self, members: dict, weights: dict, input_kind: str = "text"):
+        self.weights = _check_members(members, weights, "model.weights")
+        self.members = dict(members)
+        self.input_kind = input_kind
+        self.temperature_ = 1.0
+
+    def get_params(self) -> dict:
+        return {"input_kind": self.input_kind, "weights": self.weights,
+                "members": {n: {"kind": m.kind, **m.get_params()} for n, m in self.members.items()}}
+
+    # ------------------------------------------------------------------------------------------- training
+    def fit(self, X, y, X_dev=None, y_dev=None, seed=0, run_dir=None, resume=None, **_):
+        X, y = list(X), [str(v) for v in y]
+        X_dev, y_dev = list(X_dev or []), [str(v) for v in (y_dev or [])]
+        self.labels_ = sorted(set(y))
+        for name, member in self.members.items():
+            member.input_kind = self.input_kind
+            member.fit(X, y, X_dev=X_dev, y_dev=y_dev, seed=seed,
+                       run_dir=Path(run_dir) / name if run_dir is not None else None,
+                       resume=_stage_resume(resume, name))
+            if list(member.labels_) != self.labels_:
+                raise NewsclfError(f"ensemble member {name!r} learned labels {member.labels_}, "
+                                   f"expected {self.labels_}")
+            _calibrate(member, X_dev, y_dev)
+        self.training_ = {name: getattr(m, "training_", {}) for name, m in self.members.items()}
+        return self
+
+    # ------------------------------------------------------------------------------------------- inference
+    def logits(self, X) -> np.ndarray:
+        X = list(X)
+        out = np.zeros((len(X), len(self.labels_)))
+        for name, member in self.members.items():
+            if self.weights[name] > 0:
+                out += self.weights[name] * np.log(np.clip(member.predict_proba(X), 1e-12, 1.0))
+        return out
+
+    # ------------------------------------------------------------------------------------------- persistence
+    def save(self, directory: Path) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, member in self.members.items():
+            member.save(directory / name)
+        state = {"input_kind": self.input_kind, "labels": self.labels_, "temperature": self.temperature_,
+                 "weights": self.weights, "members": {n: m.kind for n, m in self.members.items()}}
+        (directory / STATE_FILE).write_text(json.dumps(state, indent=1), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path) -> EnsembleClassifier:
+        from newsclf.models import registry
+
+        directory = Path(directory)
+        where = str(directory / STATE_FILE)
+        try:
+            state = json.loads((directory / STATE_FILE).read_text(encoding="utf-8"))
+            members_state, labels = dict(state["members"]), [str(v) for v in state["labels"]]
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise NewsclfError(f"{where}: not a readable ensemble state ({type(e).__name__})") from None
+        kinds = registry()
+        members = {}
+        for name, kind in members_state.items():
+            if not isinstance(name, str) or not _NAME.match(name):  # a name is a sub-directory: no paths
+                raise NewsclfError(f"{where}: member name {name!r} is not a lower-case identifier")
+            if kind not in kinds or kinds[kind] is cls:  # no nesting: a member is a plain model kind
+                raise NewsclfError(f"{where}: member {name!r} has unknown kind {kind!r}; "
+                                   f"expected one of {sorted(k for k in kinds if kinds[k] is not cls)}")
+            members[name] = kinds[kind].load(directory / name)
+        weights = _check_members(members, state.get("weights"), where)
+        model = cls(members, weights, state.get("input_kind", "text"))
+        model.labels_ = labels
+        model.temperature_ = float(state.get("temperature", 1.0))
+        return model
