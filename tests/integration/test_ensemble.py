@@ -79,3 +79,47 @@ def test_ensemble_same_seed_same_metrics(compose_cfg, tiny_stance, tmp_path, mon
     second = _train(compose_cfg, tiny_stance, tmp_path / "b", monkeypatch)
     keys = [k for k in first if k.startswith("dev/") and isinstance(first[k], float)]
     assert keys and all(first[k] == second[k] for k in keys)
+
+
+def test_ensemble_reuses_member_dev_scores_only_for_the_same_inputs(tiny_stance):
+    """Training keeps the members' dev log-probabilities; ``logits`` on exactly the dev inputs reuses them (the
+    members are not run again) and equals a fresh computation; any other input is computed afresh."""
+    from newsclf.models.tfidf import TfidfClassifier
+
+    rows = {k: [json.loads(line) for line in p.read_text().splitlines()] for k, p in tiny_stance.items()}
+    X = [(r["headline"], r["body"]) for r in rows["train"]]
+    y = [r["label"] for r in rows["train"]]
+    X_dev = [(r["headline"], r["body"]) for r in rows["dev"]]
+    y_dev = [r["label"] for r in rows["dev"]]
+    members = {n: TfidfClassifier(char_ngram_range=None, C=c, input_kind="pair") for n, c in (("a", 1.0), ("b", 8.0))}
+    model = EnsembleClassifier(members, {"a": 1, "b": 2}, input_kind="pair").fit(X, y, X_dev=X_dev, y_dev=y_dev)
+    calls = []
+    for member in members.values():
+        member.logits = (lambda f: lambda Z: calls.append(len(Z)) or f(Z))(member.logits)
+    memo = model.logits(list(X_dev))  # a copy: the key is the content, not the list object
+    assert calls == []
+    other = model.logits(X_dev[:-1] + [X_dev[0]])  # same length, other content: computed afresh
+    assert calls == [len(X_dev)] * 2
+    fitted_t = members["a"].temperature_
+    members["a"].temperature_ = fitted_t * 2.5  # a temperature set after training applies to the memo too
+    memo_t = model.logits(X_dev)
+    assert calls == [len(X_dev)] * 2
+    model._dev_memo = None
+    fresh_t = model.logits(X_dev)
+    members["a"].temperature_ = fitted_t
+    fresh = model.logits(X_dev)
+    assert np.allclose(memo_t, fresh_t, rtol=0, atol=1e-12) and not np.allclose(memo_t, fresh, atol=1e-6)
+    assert np.allclose(memo, fresh, rtol=0, atol=1e-12)
+    assert np.allclose(other[:-1], fresh[:-1], rtol=0, atol=1e-12)
+
+
+def test_ensemble_without_dev_warns_that_members_are_uncalibrated(tiny_stance, caplog):
+    from newsclf.models.tfidf import TfidfClassifier
+
+    rows = [json.loads(line) for line in tiny_stance["train"].read_text().splitlines()]
+    members = {n: TfidfClassifier(char_ngram_range=None, C=c, input_kind="pair") for n, c in (("a", 1.0), ("b", 8.0))}
+    with caplog.at_level("WARNING", logger="newsclf"):
+        model = EnsembleClassifier(members, {"a": 1, "b": 1}, input_kind="pair").fit(
+            [(r["headline"], r["body"]) for r in rows], [r["label"] for r in rows])
+    assert "ensemble without a labelled dev split" in caplog.text
+    assert model._dev_memo is None and all(m.temperature_ == 1.0 for m in members.values())

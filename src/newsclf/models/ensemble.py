@@ -8,21 +8,29 @@ geometric mean of the probabilities), and the workflow then fits one temperature
 Saved as one directory: ``ensemble.json`` naming each member's kind and weight, and one sub-directory per member
 in its own format. Loading looks the member kinds up in the fixed registry (no ensemble inside an ensemble);
 nothing is imported by name.
+
+Training scores the dev split three times (member temperatures, the ensemble's temperature, dev metrics); the
+members' dev logits are therefore kept in memory from the first pass, keyed by a SHA-256 of the dev inputs, and
+reused when ``logits`` is called on exactly those inputs again (each member's current temperature is applied at
+use). The memo is never saved.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import re
 from pathlib import Path
 
 import numpy as np
 
 from newsclf.errors import NewsclfError
-from newsclf.models.base import FromLogits
+from newsclf.models.base import FromLogits, softmax
 from newsclf.models.two_stage import _calibrate, _stage_resume
 
 STATE_FILE = "ensemble.json"
+log = logging.getLogger("newsclf")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
 
@@ -46,6 +54,19 @@ def _check_members(members: dict, weights: dict, where: str) -> dict[str, float]
     return {name: w / total for name, w in out.items()}
 
 
+def _fingerprint(X: list) -> str:
+    """SHA-256 of the model inputs (strings or (headline, body) pairs), in order."""
+    h = hashlib.sha256()
+    for x in X:
+        h.update(json.dumps(x, ensure_ascii=False).encode("utf-8"))
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def _log_probs(logits: np.ndarray, temperature: float) -> np.ndarray:
+    return np.log(np.clip(softmax(logits / temperature), 1e-12, 1.0))
+
+
 class EnsembleClassifier(FromLogits):
     """``members`` (name -> model), combined as the weighted mean of their calibrated log-probabilities."""
 
@@ -56,6 +77,7 @@ class EnsembleClassifier(FromLogits):
         self.members = dict(members)
         self.input_kind = input_kind
         self.temperature_ = 1.0
+        self._dev_memo: tuple[str, dict[str, np.ndarray]] | None = None
 
     def get_params(self) -> dict:
         return {"input_kind": self.input_kind, "weights": self.weights,
@@ -66,6 +88,10 @@ class EnsembleClassifier(FromLogits):
         X, y = list(X), [str(v) for v in y]
         X_dev, y_dev = list(X_dev or []), [str(v) for v in (y_dev or [])]
         self.labels_ = sorted(set(y))
+        self._dev_memo, memo = None, {}
+        if not y_dev:
+            log.warning("ensemble without a labelled dev split: no member is calibrated, so the weights act on "
+                        "uncalibrated probabilities (an over-confident member counts for more)")
         for name, member in self.members.items():
             member.input_kind = self.input_kind
             member.fit(X, y, X_dev=X_dev, y_dev=y_dev, seed=seed,
@@ -74,17 +100,26 @@ class EnsembleClassifier(FromLogits):
             if list(member.labels_) != self.labels_:
                 raise NewsclfError(f"ensemble member {name!r} learned labels {member.labels_}, "
                                    f"expected {self.labels_}")
-            _calibrate(member, X_dev, y_dev)
+            dev_logits = _calibrate(member, X_dev, y_dev)
+            if X_dev:
+                dev_logits = member.logits(X_dev) if dev_logits is None else dev_logits
+                memo[name] = dev_logits
+        if X_dev:
+            self._dev_memo = (_fingerprint(X_dev), memo)
         self.training_ = {name: getattr(m, "training_", {}) for name, m in self.members.items()}
         return self
 
     # ------------------------------------------------------------------------------------------- inference
     def logits(self, X) -> np.ndarray:
         X = list(X)
+        memo = None
+        if self._dev_memo is not None and len(X) == len(next(iter(self._dev_memo[1].values()), ())):
+            memo = self._dev_memo[1] if _fingerprint(X) == self._dev_memo[0] else None
         out = np.zeros((len(X), len(self.labels_)))
         for name, member in self.members.items():
             if self.weights[name] > 0:
-                out += self.weights[name] * np.log(np.clip(member.predict_proba(X), 1e-12, 1.0))
+                raw = memo[name] if memo is not None else member.logits(X)
+                out += self.weights[name] * _log_probs(raw, member.temperature_)
         return out
 
     # ------------------------------------------------------------------------------------------- persistence

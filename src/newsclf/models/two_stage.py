@@ -128,13 +128,16 @@ def _stage_resume(resume, name: str):
     return str(Path(str(resume)) / name)
 
 
-def _calibrate(stage, X_dev, y_dev) -> None:
-    """One temperature per stage on its own dev rows (none when there are none)."""
+def _calibrate(stage, X_dev, y_dev) -> np.ndarray | None:
+    """One temperature per stage on its own dev rows (none when there are none); returns the dev logits it
+    fitted on (None when it fitted nothing), so that a caller need not compute them again."""
     if not y_dev:
-        return
+        return None
     from newsclf.evaluation.calibration import fit_temperature
 
     index = {label: i for i, label in enumerate(stage.labels_)}
     if any(v not in index for v in y_dev):
-        return
-    stage.temperature_ = fit_temperature(stage.logits(X_dev), np.array([index[v] for v in y_dev]))
+        return None
+    logits = stage.logits(X_dev)
+    stage.temperature_ = fit_temperature(logits, np.array([index[v] for v in y_dev]))
+    return logits
