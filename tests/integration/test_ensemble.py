@@ -82,7 +82,7 @@ def test_ensemble_same_seed_same_metrics(compose_cfg, tiny_stance, tmp_path, mon
 
 
 def test_ensemble_reuses_member_dev_scores_only_for_the_same_inputs(tiny_stance):
-    """Training keeps the members' dev log-probabilities; ``logits`` on exactly the dev inputs reuses them (the
+    """Training keeps the members' dev logits; ``logits`` on exactly the dev inputs reuses them (the
     members are not run again) and equals a fresh computation; any other input is computed afresh."""
     from newsclf.models.tfidf import TfidfClassifier
 
