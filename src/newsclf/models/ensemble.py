@@ -77,7 +77,7 @@ class EnsembleClassifier(FromLogits):
         self.members = dict(members)
         self.input_kind = input_kind
         self.temperature_ = 1.0
-        self._dev_memo: tuple[str, dict[str, np.ndarray]] | None = None
+        self._dev_memo: tuple[int, str, dict[str, np.ndarray]] | None = None  # (rows, SHA-256, member logits)
 
     def get_params(self) -> dict:
         return {"input_kind": self.input_kind, "weights": self.weights,
@@ -105,7 +105,7 @@ class EnsembleClassifier(FromLogits):
                 dev_logits = member.logits(X_dev) if dev_logits is None else dev_logits
                 memo[name] = dev_logits
         if X_dev:
-            self._dev_memo = (_fingerprint(X_dev), memo)
+            self._dev_memo = (len(X_dev), _fingerprint(X_dev), memo)
         self.training_ = {name: getattr(m, "training_", {}) for name, m in self.members.items()}
         return self
 
@@ -113,8 +113,8 @@ class EnsembleClassifier(FromLogits):
     def logits(self, X) -> np.ndarray:
         X = list(X)
         memo = None
-        if self._dev_memo is not None and len(X) == len(next(iter(self._dev_memo[1].values()), ())):
-            memo = self._dev_memo[1] if _fingerprint(X) == self._dev_memo[0] else None
+        if self._dev_memo is not None and self._dev_memo[0] == len(X) and self._dev_memo[1] == _fingerprint(X):
+            memo = self._dev_memo[2]
         out = np.zeros((len(X), len(self.labels_)))
         for name, member in self.members.items():
             if self.weights[name] > 0:
