@@ -11,6 +11,7 @@ from newsclf import workflows
 from newsclf.checkpoint import load_checkpoint
 from newsclf.errors import NewsclfError
 from newsclf.evaluation.decision import decide
+from newsclf.evaluation.metrics import classification_metrics
 from newsclf.inference.predictor import Predictor
 from newsclf.models.base import softmax
 from newsclf.models.ensemble import EnsembleClassifier
@@ -123,3 +124,31 @@ def test_ensemble_without_dev_warns_that_members_are_uncalibrated(tiny_stance, c
             [(r["headline"], r["body"]) for r in rows], [r["label"] for r in rows])
     assert "ensemble without a labelled dev split" in caplog.text
     assert model._dev_memo is None and all(m.temperature_ == 1.0 for m in members.values())
+
+
+def test_weight_sweep_at_the_saved_weight_gives_the_training_dev_metrics(compose_cfg, tiny_stance, tmp_path,
+                                                                         monkeypatch):
+    """benchmarks/ensemble_weights.py re-weights a checkpoint's members on dev; at the weights training used it
+    must score what training reported, and at weight 0 what the other member alone decides."""
+    import importlib.util
+
+    from tests.conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("ensemble_weights", ROOT / "benchmarks" / "ensemble_weights.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.member_weights({"a": 1.0, "b": 1.0, "c": 3.0}, "a", 0.2) == pytest.approx(
+        {"a": 0.2, "b": 0.2, "c": 0.6})  # the others share 0.8 as 1 : 3
+
+    metrics = _train(compose_cfg, tiny_stance, tmp_path / "run", monkeypatch)
+    ckpt = load_checkpoint(tmp_path / "run" / "checkpoint")
+    rows = bench.sweep(ckpt, "staged", "fnc", grid=[0.75, 0.0])
+    saved = rows[0]["geometric"]
+    assert rows[0]["temperature"] == pytest.approx(ckpt.model.temperature_, rel=1e-6)
+    for key in ("fnc_score", "macro_f1", "accuracy"):
+        assert saved[key] == pytest.approx(metrics[f"dev/{key}"], abs=1e-12)
+    dev = [json.loads(line) for line in tiny_stance["dev"].read_text().splitlines()]
+    alone = ckpt.model.members["lr"].predict_proba(ckpt.input_spec.model_inputs(dev))
+    expected = classification_metrics([r["label"] for r in dev], decide(alone, ckpt.labels, "fnc"), ckpt.labels,
+                                      fnc=True)
+    assert rows[1]["arithmetic"]["macro_f1"] == pytest.approx(expected["macro_f1"], abs=1e-12)

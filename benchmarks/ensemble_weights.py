@@ -1,0 +1,99 @@
+"""Re-weight a trained ensemble checkpoint's members on its dev split: the weight search behind BENCHMARKS.md
+"The ensemble" (its table of weights, arithmetic vs geometric mean). Usage:
+
+    NEWSCLF_DATA_ROOT=../shared/data python benchmarks/ensemble_weights.py runs/ens-topic/checkpoint
+
+Each member is run once on the checkpoint's dev split, with the temperature it was calibrated to on that split.
+Then, for each weight of one member (``--member``, default the first; the others keep their saved proportions),
+two combinations are scored: the weighted geometric mean (what ``EnsembleClassifier`` does, with the ensemble
+temperature refitted on dev as training does) and the weighted arithmetic mean of the probabilities (no
+temperature). Prints FNC score / macro-F1 / per-class F1 under the checkpoint's decision rule, for choosing the
+weight on the split the checkpoint was trained against (the topic split for stance). Only dev data is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from newsclf.checkpoint import load_checkpoint
+from newsclf.errors import NewsclfError
+from newsclf.evaluation.calibration import fit_temperature
+from newsclf.evaluation.decision import decide
+from newsclf.evaluation.metrics import classification_metrics
+from newsclf.models.base import softmax
+from newsclf.workflows import _records_from_checkpoint_data
+
+GRID = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+
+
+def member_weights(saved: dict[str, float], member: str, w: float) -> dict[str, float]:
+    """``member`` at ``w``; the others share ``1 - w`` in their saved proportions."""
+    rest = {n: v for n, v in saved.items() if n != member}
+    total = sum(rest.values())
+    out = {n: (1.0 - w) * (v / total if total > 0 else 1.0 / len(rest)) for n, v in rest.items()}
+    out[member] = w
+    return out
+
+
+def sweep(ckpt, member: str, rule: str, grid=GRID) -> list[dict]:
+    """Dev metrics of ``ckpt``'s ensemble with ``member`` at each weight in ``grid``: ``geometric`` (the model's own
+    combination, ensemble temperature ``temperature`` refitted on dev) and ``arithmetic``."""
+    model = ckpt.model
+    members = model.members
+    records = _records_from_checkpoint_data(ckpt, "dev", None)
+    inputs, gold = ckpt.input_spec.model_inputs(records), [r["label"] for r in records]
+    labels = list(ckpt.labels)
+    y = np.array([labels.index(v) for v in gold])
+    fnc = bool(ckpt.manifest["task"].get("fnc_metric"))
+    probs = {name: m.predict_proba(inputs) for name, m in members.items()}  # each with its dev temperature
+    logp = {name: np.log(np.clip(p, 1e-12, 1.0)) for name, p in probs.items()}
+
+    def metrics(p: np.ndarray) -> dict:
+        return classification_metrics(gold, decide(p, labels, rule), labels, fnc=fnc)
+
+    rows = []
+    for w in grid:
+        weights = member_weights(model.weights, member, w)
+        geo = sum(weights[n] * logp[n] for n in members)
+        t = fit_temperature(geo, y)
+        arith = sum(weights[n] * probs[n] for n in members)
+        rows.append({"weight": w, "geometric": metrics(softmax(geo / t)), "temperature": t,
+                     "arithmetic": metrics(arith)})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint")
+    parser.add_argument("--member", help="the member whose weight is swept (default: the first)")
+    parser.add_argument("--rule", help="decision rule (default: the checkpoint's task.decision)")
+    args = parser.parse_args()
+    try:
+        ckpt = load_checkpoint(args.checkpoint)
+        members = getattr(ckpt.model, "members", None)
+        if not members or len(members) < 2:
+            raise NewsclfError(f"{args.checkpoint}: not an ensemble checkpoint with two or more members")
+        member = args.member or next(iter(members))
+        if member not in members:
+            raise NewsclfError(f"--member {member!r}: expected one of {sorted(members)}")
+        rule = args.rule or ckpt.decision
+        rows = sweep(ckpt, member, rule)
+    except NewsclfError as exc:
+        raise SystemExit(f"error: {exc}") from None
+
+    def show(m: dict) -> str:
+        per_class = " / ".join(f"{m[f'f1/{label}']:.3f}" for label in ckpt.labels)
+        head = f"{m['fnc_score']:.4f} / {m['macro_f1']:.3f}" if "fnc_score" in m else f"{m['macro_f1']:.3f}"
+        return f"{head} ({per_class})"
+
+    print(f"{args.checkpoint}: rule {rule}, saved weights {ckpt.model.weights}, member temperatures "
+          + ", ".join(f"{n} {m.temperature_:.3f}" for n, m in members.items()))
+    print(f"weight of {member!r} | geometric (ensemble T) | arithmetic")
+    for row in rows:
+        print(f"{row['weight']:.1f} | {show(row['geometric'])} T={row['temperature']:.3f} | {show(row['arithmetic'])}")
+
+
+if __name__ == "__main__":
+    main()
