@@ -15,7 +15,7 @@ from newsclf.evaluation.metrics import classification_metrics
 from newsclf.inference.predictor import Predictor
 from newsclf.models.base import softmax
 from newsclf.models.ensemble import EnsembleClassifier
-from tests.conftest import custom_data_overrides
+from tests.conftest import custom_data_overrides, load_benchmark
 
 MEMBERS = ["+model@model.members.lr=tfidf", "model.members.lr.char_ngram_range=null",
            "+model@model.members.staged=two_stage", "model.members.staged.related.char_ngram_range=null",
@@ -130,13 +130,7 @@ def test_weight_sweep_at_the_saved_weight_gives_the_training_dev_metrics(compose
                                                                          monkeypatch):
     """benchmarks/ensemble_weights.py re-weights a checkpoint's members on dev; at the weights training used it
     must score what training reported, and at weight 0 what the other member alone decides."""
-    import importlib.util
-
-    from tests.conftest import ROOT
-
-    spec = importlib.util.spec_from_file_location("ensemble_weights", ROOT / "benchmarks" / "ensemble_weights.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_benchmark("ensemble_weights")
     assert bench.member_weights({"a": 1.0, "b": 1.0, "c": 3.0}, "a", 0.2) == pytest.approx(
         {"a": 0.2, "b": 0.2, "c": 0.6})  # the others share 0.8 as 1 : 3
 

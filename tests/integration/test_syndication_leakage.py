@@ -221,14 +221,9 @@ def test_marker_injection_on_real_ndtv_texts(ndtv, make):
 
 # --------------------------------------------------------------------------------------------- sections
 def _report_module():
-    import importlib.util
+    from tests.conftest import load_benchmark
 
-    from tests.conftest import ROOT
-
-    spec = importlib.util.spec_from_file_location("syndication_report", ROOT / "benchmarks" / "syndication_report.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("syndication_report")
 
 
 def test_section_balanced_score_gives_a_section_detector_nothing():
