@@ -23,6 +23,7 @@ from newsclf.data.inputs import InputSpec, columns_to_records
 from newsclf.data.readers import read_records
 from newsclf.data.sources import Source, resolve_data_root
 from newsclf.errors import NewsclfError
+from newsclf.evaluation.bootstrap import bootstrap_intervals
 from newsclf.evaluation.calibration import (
     brier_score,
     expected_calibration_error,
@@ -146,12 +147,21 @@ def check_split_labels(splits: dict[str, list[dict]], labels: list[str]) -> None
 
 
 def score_split(model, spec: InputSpec, records: list[dict], labels: list[str], fnc: bool,
-                decision: str = "argmax") -> dict:
-    """Metrics of ``model`` on labelled records, calibration measures included; labels by ``decision``."""
+                decision: str = "argmax", bootstrap: int = 0, bootstrap_group: str | None = None) -> dict:
+    """Metrics of ``model`` on labelled records, calibration measures included; labels by ``decision``. With
+    ``bootstrap`` > 0, 95% intervals from that many resamples of the rows (of the ``bootstrap_group`` field's
+    groups when given) under ``metrics["bootstrap"]``."""
     probs = model.predict_proba(spec.model_inputs(records))
     y_true = [r["label"] for r in records]
-    metrics = classification_metrics(y_true, decide(probs, labels, decision), labels, fnc=fnc)
+    y_pred = decide(probs, labels, decision)
+    metrics = classification_metrics(y_true, y_pred, labels, fnc=fnc)
     metrics["decision"] = decision
+    if bootstrap:
+        groups = bootstrap_groups(records, bootstrap_group)
+        metrics["bootstrap"] = {"draws": int(bootstrap), "level": 0.95, "unit": bootstrap_group or "row",
+                                "units": len(set(groups)) if groups is not None else len(records),
+                                "intervals": bootstrap_intervals(y_true, y_pred, labels, fnc=fnc, groups=groups,
+                                                                 n=int(bootstrap))}
     if decision != "argmax":  # what the most probable label would have scored, for comparison
         plain = classification_metrics(y_true, decide(probs, labels), labels, fnc=fnc)
         metrics.update({f"argmax/{k}": plain[k] for k in ("accuracy", "macro_f1", "fnc_score") if k in plain})
@@ -281,6 +291,19 @@ def _records_from_checkpoint_data(ckpt, split: str, data_root: str | None) -> li
     return splits[split]
 
 
+def bootstrap_groups(records: list[dict], field: str | None, where: str = "input") -> list[str] | None:
+    """Each record's ``field`` value as its bootstrap group key (None: every row is its own group)."""
+    if not field:
+        return None
+    for rec in records:
+        if rec.get(field) in (None, ""):
+            fields = sorted(k for k in rec if not k.startswith("_"))
+            loc = rec.get("_loc") or f"{where}, id {rec.get('id')!r}"
+            raise NewsclfError(f"{loc}: bootstrap_group={field!r}, but the record has no "
+                               f"{field!r} value; expected one of its fields {fields}")
+    return [str(rec[field]) for rec in records]
+
+
 def check_labels(records: list[dict], labels: list[str]) -> None:
     known = set(labels)
     for rec in records:
@@ -308,8 +331,12 @@ def evaluate(cfg: DictConfig) -> dict:
         records = _records_from_checkpoint_data(ckpt, cfg.split, cfg.get("data_root"))
         name = cfg.split
     check_labels(records, ckpt.labels)
+    draws, group = cfg.get("bootstrap", 0) or 0, cfg.get("bootstrap_group")
+    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 0:
+        raise NewsclfError(f"bootstrap={draws!r}: expected a number of resamples >= 0 (0 = no intervals)")
+    bootstrap_groups(records, group if draws else None, f"{name} split")  # fails before the model runs
     metrics = score_split(ckpt.model, ckpt.input_spec, records, ckpt.labels,
-                          bool(ckpt.manifest["task"].get("fnc_metric")), decision)
+                          bool(ckpt.manifest["task"].get("fnc_metric")), decision, draws, group)
     flat = prefixed(metrics, name)
     write_json_atomic(out / "metrics.json", flat)
     plots = write_split_plots(out, metrics, ckpt.labels, f"{ckpt.task} / {name}")

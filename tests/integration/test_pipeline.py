@@ -8,6 +8,7 @@ import pytest
 
 from newsclf import workflows
 from newsclf.checkpoint import load_checkpoint
+from newsclf.errors import NewsclfError
 from tests.conftest import SEED_ARTICLE, custom_data_overrides
 
 
@@ -35,9 +36,27 @@ def test_train_evaluate_predict(compose_cfg, tiny_topic, tiny_stance, tmp_path, 
     ev = workflows.evaluate(compose_cfg("evaluate", [f"checkpoint={run / 'checkpoint'}", "split=test"]))
     for key in ("accuracy", "macro_f1", "ece"):
         assert ev[f"test/{key}"] == pytest.approx(metrics[f"test/{key}"], abs=1e-12)
-    assert (ev_dir / "report.md").read_text().count("|") > 10
+    report = (ev_dir / "report.md").read_text()
+    assert report.count("|") > 10
     if task == "stance":
         assert "test/fnc_score" in ev
+    # 95% bootstrap intervals by default, in metrics.json and the report; groups by a record field on request
+    boot = ev["test/bootstrap"]
+    assert (boot["draws"], boot["unit"], boot["units"]) == (1000, "row", ev["test/n"])
+    lo, hi = boot["intervals"]["accuracy"]
+    assert 0 <= lo <= ev["test/accuracy"] <= hi <= 1
+    assert f"accuracy: {ev['test/accuracy']:.4f} (95% interval {lo:.4f}-{hi:.4f})" in report
+    field = "text" if task == "topic" else "headline"
+    grouped = workflows.evaluate(compose_cfg("evaluate", [f"checkpoint={run}", "split=test",
+                                                          f"bootstrap_group={field}", "bootstrap=200"]))
+    assert grouped["test/bootstrap"]["unit"] == field and grouped["test/bootstrap"]["draws"] == 200
+    assert grouped["test/accuracy"] == ev["test/accuracy"]
+    with pytest.raises(NewsclfError, match=r"bootstrap_group='nope', but the record has no 'nope' value"):
+        workflows.evaluate(compose_cfg("evaluate", [f"checkpoint={run}", "split=test", "bootstrap_group=nope"]))
+    with pytest.raises(NewsclfError, match="bootstrap=-1: expected a number of resamples >= 0"):
+        workflows.evaluate(compose_cfg("evaluate", [f"checkpoint={run}", "split=test", "bootstrap=-1"]))
+    assert "test/bootstrap" not in workflows.evaluate(
+        compose_cfg("evaluate", [f"checkpoint={run}", "split=test", "bootstrap=0"]))
 
     # predict: one record per input, in order, scores sum to 1
     out = tmp_path / "pred.jsonl"

@@ -8,8 +8,15 @@ from pathlib import Path
 
 def markdown_report(metrics: dict, labels: Sequence[str], title: str, images: Sequence[str] = ()) -> str:
     """``images``: PNG file names beside the report (confusion matrix, reliability diagram) to link at the end."""
-    lines = [f"# {title}", "", f"- examples: {metrics['n']}", f"- accuracy: {metrics['accuracy']:.4f}",
-             f"- macro-F1: {metrics['macro_f1']:.4f}"]
+    boot = metrics.get("bootstrap")
+    ci = boot["intervals"] if boot else {}
+
+    def interval(key: str) -> str:
+        return f" (95% interval {ci[key][0]:.4f}-{ci[key][1]:.4f})" if key in ci else ""
+
+    lines = [f"# {title}", "", f"- examples: {metrics['n']}",
+             f"- accuracy: {metrics['accuracy']:.4f}{interval('accuracy')}",
+             f"- macro-F1: {metrics['macro_f1']:.4f}{interval('macro_f1')}"]
     for key, name in (("ece", "ECE (15 bins)"), ("brier", "Brier score")):
         if key in metrics:
             raw = metrics.get(f"{key}_uncalibrated")
@@ -21,7 +28,7 @@ def markdown_report(metrics: dict, labels: Sequence[str], title: str, images: Se
                      f"{metrics['argmax/macro_f1']:.4f}")
     if "fnc_score" in metrics:
         lines += ["", "| system | FNC score |", "|---|---|",
-                  f"| this model | {metrics['fnc_score']:.4f} |"]
+                  f"| this model | {metrics['fnc_score']:.4f}{interval('fnc_score')} |"]
         if "argmax/fnc_score" in metrics:
             lines.append(f"| this model, most probable label | {metrics['argmax/fnc_score']:.4f} |")
         lines += [f"| all `unrelated` (same split) | {metrics['fnc_score_all_unrelated']:.4f} |",
@@ -29,7 +36,11 @@ def markdown_report(metrics: dict, labels: Sequence[str], title: str, images: Se
     lines += ["", "| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
     for label in labels:
         lines.append(f"| {label} | {metrics[f'precision/{label}']:.4f} | {metrics[f'recall/{label}']:.4f} | "
-                     f"{metrics[f'f1/{label}']:.4f} | {metrics[f'support/{label}']} |")
+                     f"{metrics[f'f1/{label}']:.4f}{interval(f'f1/{label}')} | {metrics[f'support/{label}']} |")
+    if boot:
+        unit = "rows" if boot["unit"] == "row" else f"groups of the `{boot['unit']}` field"
+        lines += ["", f"Intervals: percentile bootstrap, {boot['draws']} draws of the {boot['units']} {unit} "
+                      "(newsclf.evaluation.bootstrap); they show the sample's noise, not the training seed's."]
     cm = metrics["confusion_matrix"]
     lines += ["", "Confusion matrix (rows = gold, columns = predicted):", "",
               "| gold \\ pred | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
