@@ -99,7 +99,10 @@ def section_metrics(y_true: list[str], y_pred: list[str], sections: list[str],
 
 
 def scores(y_true: list[str], y_pred: list[str], sections: list[str], min_per_label: int = MIN_PER_LABEL) -> dict:
+    from newsclf.evaluation.bootstrap import bootstrap_intervals
+
     return {"macro_f1": f1_score(y_true, y_pred, labels=LABELS, average="macro"),
+            "macro_f1_95": bootstrap_intervals(y_true, y_pred, LABELS, n=2000)["macro_f1"],  # articles drawn
             "accuracy": accuracy_score(y_true, y_pred), "n": len(y_true),
             "sections": section_metrics(y_true, y_pred, sections, min_per_label)}
 
@@ -353,7 +356,7 @@ def markdown(report: dict) -> str:
         lines += [f"Splits: {json.dumps(a['sizes'])}; purged copies {a['purged_copies']}; cross-split pairs "
                   f"(Jaccard >= 0.3) time split only {a['cross_split_pairs_time_split_only']}, after purge "
                   f"{a['cross_split_pairs_after_purge']}.", ""]
-    lines += ["| configuration | test macro-F1 | section-balanced | world-news | india-news | dev macro-F1 |"
+    lines += ["| configuration | test macro-F1 [95% bootstrap interval] | section-balanced | world-news | india-news | dev macro-F1 |"
               " changed scores |", "|---|---|---|---|---|---|---|"]
     rows = {**report.get("leak", {}), **report.get("runs", {})}
     for name, r in rows.items():
@@ -361,7 +364,8 @@ def markdown(report: dict) -> str:
         if "macro_f1" not in t:
             continue
         sec, inv = t["sections"], r.get("invariance", {})
-        cells = [name, f"{t['macro_f1']:.3f}", f"{sec['balanced']['macro_f1']:.3f}",
+        ci = " [{:.3f}, {:.3f}]".format(*t["macro_f1_95"]) if "macro_f1_95" in t else ""
+        cells = [name, f"{t['macro_f1']:.3f}{ci}", f"{sec['balanced']['macro_f1']:.3f}",
                  *(f"{sec[s]['macro_f1']:.3f}" if s in sec else "-" for s in ("world-news", "india-news")),
                  f"{r['dev']['macro_f1']:.3f}" if "dev" in r else "-",
                  f"{inv['changed']} / {inv['injected_predictions']}" if inv else "-"]

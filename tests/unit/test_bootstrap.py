@@ -85,6 +85,7 @@ def test_paired_difference():
     (lambda: bootstrap_intervals(["a"], ["a"], ["a", "b"], level=95), "level=95; expected a share between 0 and 1"),
     (lambda: bootstrap_intervals(["a"], ["a"], ["a", "b"], n=0), "n=0; expected a positive number"),
     (lambda: bootstrap_intervals(["a", "b"], ["a", "b"], ["a", "b"], groups=[1]), "1 group keys for 2 rows"),
+    (lambda: paired_difference([], [], [], ["a", "b"]), "no rows to resample"),
 ])
 def test_bad_arguments_get_one_line_errors(call, match):
     with pytest.raises(NewsclfError, match=match):

@@ -54,13 +54,15 @@ class _Draws:
             raise NewsclfError(f"bootstrap: level={level}; expected a share between 0 and 1, e.g. 0.95")
         if n < 1:
             raise NewsclfError(f"bootstrap: n={n}; expected a positive number of resamples")
+        if n_rows == 0:
+            raise NewsclfError("bootstrap: no rows to resample; expected at least one labelled prediction")
         if groups is not None and len(groups) != n_rows:
             raise NewsclfError(f"bootstrap: {len(groups)} group keys for {n_rows} rows; expected one per row")
         if groups is None:
             self.unit, self.n_units = np.arange(n_rows), n_rows
         else:
             _, self.unit = np.unique(np.asarray([str(g) for g in groups]), return_inverse=True)
-            self.n_units = int(self.unit.max()) + 1 if n_rows else 0
+            self.n_units = int(self.unit.max()) + 1
         self.n, self.seed = n, seed
 
     def weights(self):
