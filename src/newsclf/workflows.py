@@ -147,18 +147,18 @@ def check_split_labels(splits: dict[str, list[dict]], labels: list[str]) -> None
 
 
 def score_split(model, spec: InputSpec, records: list[dict], labels: list[str], fnc: bool,
-                decision: str = "argmax", bootstrap: int = 0, bootstrap_group: str | None = None) -> dict:
+                decision: str = "argmax", bootstrap: int = 0, groups: list[str] | None = None,
+                unit: str = "row") -> dict:
     """Metrics of ``model`` on labelled records, calibration measures included; labels by ``decision``. With
-    ``bootstrap`` > 0, 95% intervals from that many resamples of the rows (of the ``bootstrap_group`` field's
-    groups when given) under ``metrics["bootstrap"]``."""
+    ``bootstrap`` > 0, 95% intervals from that many resamples of the rows (of whole groups when ``groups`` gives
+    one key per record, named ``unit``; see ``bootstrap_groups``) under ``metrics["bootstrap"]``."""
     probs = model.predict_proba(spec.model_inputs(records))
     y_true = [r["label"] for r in records]
     y_pred = decide(probs, labels, decision)
     metrics = classification_metrics(y_true, y_pred, labels, fnc=fnc)
     metrics["decision"] = decision
     if bootstrap:
-        groups = bootstrap_groups(records, bootstrap_group)
-        metrics["bootstrap"] = {"draws": int(bootstrap), "level": 0.95, "unit": bootstrap_group or "row",
+        metrics["bootstrap"] = {"draws": int(bootstrap), "level": 0.95, "unit": unit,
                                 "units": len(set(groups)) if groups is not None else len(records),
                                 "intervals": bootstrap_intervals(y_true, y_pred, labels, fnc=fnc, groups=groups,
                                                                  n=int(bootstrap))}
@@ -334,9 +334,9 @@ def evaluate(cfg: DictConfig) -> dict:
     draws, group = cfg.get("bootstrap", 0) or 0, cfg.get("bootstrap_group")
     if isinstance(draws, bool) or not isinstance(draws, int) or draws < 0:
         raise NewsclfError(f"bootstrap={draws!r}: expected a number of resamples >= 0 (0 = no intervals)")
-    bootstrap_groups(records, group if draws else None, f"{name} split")  # fails before the model runs
+    groups = bootstrap_groups(records, group if draws else None, f"{name} split")  # fails before the model runs
     metrics = score_split(ckpt.model, ckpt.input_spec, records, ckpt.labels,
-                          bool(ckpt.manifest["task"].get("fnc_metric")), decision, draws, group)
+                          bool(ckpt.manifest["task"].get("fnc_metric")), decision, draws, groups, group or "row")
     flat = prefixed(metrics, name)
     write_json_atomic(out / "metrics.json", flat)
     plots = write_split_plots(out, metrics, ckpt.labels, f"{ckpt.task} / {name}")

@@ -72,9 +72,9 @@ class _Draws:
             yield picks[self.unit].astype(np.float64)
 
 
-def _confusions(gold: np.ndarray, pred: np.ndarray, k: int, weights) -> np.ndarray:
-    """One ``k`` x ``k`` confusion matrix per row weight vector in ``weights``."""
-    cell = gold * k + pred
+def _confusions(cell: np.ndarray, k: int, weights) -> np.ndarray:
+    """One ``k`` x ``k`` confusion matrix per row weight vector in ``weights`` (None: every row once);
+    ``cell`` is each row's ``gold * k + predicted``."""
     return np.stack([np.bincount(cell, weights=w, minlength=k * k).reshape(k, k) for w in weights])
 
 
@@ -89,7 +89,8 @@ def bootstrap_intervals(y_true: Sequence[str], y_pred: Sequence[str], labels: Se
     if len(gold) != len(pred):
         raise NewsclfError(f"bootstrap: {len(gold)} gold labels for {len(pred)} predictions")
     draws = _Draws(len(gold), groups, n, seed, level)
-    values = metrics_from_confusion(_confusions(gold, pred, len(labels), draws.weights()), labels, fnc)
+    k = len(labels)
+    values = metrics_from_confusion(_confusions(gold * k + pred, k, draws.weights()), labels, fnc)
     tail = 100 * (1 - level) / 2
     return {name: [float(np.percentile(v, tail)), float(np.percentile(v, 100 - tail))] for name, v in values.items()}
 
@@ -105,11 +106,12 @@ def paired_difference(y_true: Sequence[str], pred_a: Sequence[str], pred_b: Sequ
     if not len(gold) == len(a) == len(b):
         raise NewsclfError(f"bootstrap: {len(gold)} gold labels, {len(a)} and {len(b)} predictions")
     k = len(labels)
-    cms = [(_confusions(gold, a, k, [w])[0], _confusions(gold, b, k, [w])[0])
-           for w in _Draws(len(gold), groups, n, seed, level).weights()]
-    va, vb = (metrics_from_confusion(np.stack([pair[i] for pair in cms]), labels, fnc) for i in (0, 1))
-    point_a, point_b = (metrics_from_confusion(_confusions(gold, p, k, [np.ones(len(gold))])[0], labels, fnc)
-                        for p in (a, b))
+    draws = _Draws(len(gold), groups, n, seed, level)
+    # one pass over the draws, both systems per draw: the row weights are never all held at once
+    cells = (gold * k + a, gold * k + b)
+    cms = np.stack([np.stack([_confusions(c, k, [w])[0] for c in cells]) for w in draws.weights()])
+    va, vb = (metrics_from_confusion(cms[:, i], labels, fnc) for i in (0, 1))
+    point_a, point_b = (metrics_from_confusion(_confusions(c, k, [None])[0], labels, fnc) for c in cells)
     tail = 100 * (1 - level) / 2
     out = {}
     for name in va:
