@@ -29,7 +29,7 @@ from newsclf.data.text import join_title
 from newsclf.inference.predictor import Predictor
 from newsclf.models.tfidf import TfidfClassifier
 from newsclf.models.tfidf_style import TfidfStyleClassifier
-from tests.conftest import SEED_ARTICLE, custom_data_overrides, write_jsonl
+from tests.conftest import SEED_ARTICLE, custom_data_overrides, load_benchmark, write_jsonl
 
 INJECTED = [r for r in MARKERS if r.kind != "residue"]
 NDTV_FOOTER = "(This story has not been edited by NDTV staff and is auto-generated from a syndicated feed.)"
@@ -290,3 +290,33 @@ def test_report_passes_the_data_file_and_test_day_to_every_run(compose_cfg, tmp_
                          "data.test_from=2021-10-06", f"hydra.run.dir={tmp_path / 'best'}"]
     source = workflows.instantiate(compose_cfg("config", overrides[:-1]).data)
     assert (source.file, source.test_from) == (data["file"], "2021-10-06")
+
+
+# ------------------------------------------------------------------------------------ label noise
+def test_label_mixing_counts_copies_that_carry_both_labels():
+    """Groups of near-identical texts are counted, and those whose members carry different labels are counted
+    apart; an unrelated text joins no group; the listing gives the syndicated and the staff side of each pair."""
+    noise = load_benchmark("syndication_label_noise")
+    story = "The Pentagon plans to rely on air strikes to prevent a resurgence of the group, officials said. " * 3
+    other = "Punjab's chief minister allocated portfolios to the new ministers on Tuesday and kept fourteen. " * 3
+    texts = [story, story + " Updated.", other, other + " More.", "A story of its own, unlike."]
+    labels = ["syndicated", "not_syndicated", "syndicated", "syndicated", "not_syndicated"]
+    (result,) = noise.label_mixing(texts, labels, [0.9])
+    assert result == {"threshold": 0.9, "pairs": 2, "mixed_pairs": 1, "groups": 2, "mixed_groups": 1,
+                      "articles_in_groups": 4, "articles_in_mixed": 2}
+    rows = [{"id": str(i), "text": t, "label": y, "time": f"2021-10-0{i + 1}T00:00:00", "section": "world-news"}
+            for i, (t, y) in enumerate(zip(texts, labels, strict=True))]
+    (pair,) = noise.mixed_pairs(rows, 0.9)
+    assert (pair["syndicated_id"], pair["staff_id"]) == ("0", "1") and pair["jaccard"] >= 0.9
+    with pytest.raises(ValueError, match="2 texts but 1 labels"):
+        noise.label_mixing(texts[:2], labels[:1], [0.5])
+
+
+def test_one_ndtv_story_carries_both_labels(data_root):
+    """docs/syndication.md "Results" (copies with both labels): the one pair of NDTV articles with the same text (Jaccard >= 0.9)
+    carries the footer on one copy and not on the other, so a text-only detector must get one of them wrong."""
+    noise = load_benchmark("syndication_label_noise")
+    rows = NdtvSyndication().read_articles(data_root)
+    (pair,) = noise.mixed_pairs(rows, 0.9)
+    assert pair["jaccard"] >= 0.99
+    assert (pair["syndicated_id"], pair["staff_id"]) == ("1057", "766")
