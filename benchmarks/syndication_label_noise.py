@@ -4,14 +4,15 @@ NDTV's label is *the CMS appended the syndicated-feed footer*, i.e. the story wa
 detector can only learn it if the label follows from the text. This script finds the copies of one story in the
 NDTV data (character-shingle Jaccard of the marker-free text, :mod:`newsclf.data.dedup`, the measure the
 near-duplicate purge uses), joins them into groups at several thresholds and counts the groups whose members
-carry **both** labels. At Jaccard >= 0.9 two articles are the same text; if they carry different labels, no
-model that reads the text (and only the text, as the detector must) can get both right. Usage::
+carry **both** labels. At Jaccard >= 0.9 two articles are the same text; if they carry different labels, a
+model that reads them can tell them apart only by what differs, e.g. a new title. Usage::
 
     NEWSCLF_DATA_ROOT=../shared/data python benchmarks/syndication_label_noise.py
     python benchmarks/syndication_label_noise.py --thresholds 0.3,0.5,0.7,0.9 --list 0.5 --data-file PATH
 
 All articles of the file are used (one row per article, as ``data=ndtv`` reads them; no split, no model). The
-listing names articles by id, day, URL section and length; it prints no article text.
+listing names articles by id, day, URL section and length (characters of the marker-free, normalised text); it
+prints no article text.
 """
 
 from __future__ import annotations

@@ -313,8 +313,8 @@ def test_label_mixing_counts_copies_that_carry_both_labels():
 
 
 def test_one_ndtv_story_carries_both_labels(data_root):
-    """docs/syndication.md "Results" (copies with both labels): the one pair of NDTV articles with the same text (Jaccard >= 0.9)
-    carries the footer on one copy and not on the other, so a text-only detector must get one of them wrong."""
+    """docs/syndication.md "Results" (copies with both labels): the one pair of NDTV articles with the same body
+    (Jaccard >= 0.9) carries the footer on one copy and not on the other; only their titles differ."""
     noise = load_benchmark("syndication_label_noise")
     rows = NdtvSyndication().read_articles(data_root)
     (pair,) = noise.mixed_pairs(rows, 0.9)
