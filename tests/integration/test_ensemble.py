@@ -146,3 +146,50 @@ def test_weight_sweep_at_the_saved_weight_gives_the_training_dev_metrics(compose
     expected = classification_metrics([r["label"] for r in dev], decide(alone, ckpt.labels, "fnc"), ckpt.labels,
                                       fnc=True)
     assert rows[1]["arithmetic"]["macro_f1"] == pytest.approx(expected["macro_f1"], abs=1e-12)
+
+
+def test_bagged_member_trains_copies_with_their_own_seeds_and_loads_as_plain_members(tiny_stance, tmp_path):
+    """``bags={"a": 3}``: member ``a`` becomes three copies at a third of its weight each, fitted with the run's
+    seed + 0, 1, 2; the checkpoint holds them as ordinary members (and their offsets), and loads unchanged."""
+    from newsclf.models.tfidf import TfidfClassifier
+
+    rows = {k: [json.loads(line) for line in p.read_text().splitlines()] for k, p in tiny_stance.items()}
+    X, y = [(r["headline"], r["body"]) for r in rows["train"]], [r["label"] for r in rows["train"]]
+    X_dev, y_dev = [(r["headline"], r["body"]) for r in rows["dev"]], [r["label"] for r in rows["dev"]]
+    members = {n: TfidfClassifier(char_ngram_range=None, C=c, input_kind="pair") for n, c in (("a", 1.0), ("b", 8.0))}
+    model = EnsembleClassifier(members, {"a": 3, "b": 1}, input_kind="pair", bags={"a": 3})
+    assert list(model.members) == ["a", "a_seed1", "a_seed2", "b"]
+    assert model.weights == pytest.approx({"a": 0.25, "a_seed1": 0.25, "a_seed2": 0.25, "b": 0.25})
+    assert model.seed_offsets == {"a": 0, "a_seed1": 1, "a_seed2": 2, "b": 0}
+    assert len({id(m) for m in model.members.values()}) == 4  # copies, not one object three times
+    seeds = {}
+    for name, member in model.members.items():
+        member.fit = (lambda f, n: lambda *a, seed=0, **k: seeds.__setitem__(n, seed) or f(*a, seed=seed, **k))(
+            member.fit, name)
+    model.fit(X, y, X_dev=X_dev, y_dev=y_dev, seed=7)
+    assert seeds == {"a": 7, "a_seed1": 8, "a_seed2": 9, "b": 7}
+    model.save(tmp_path / "m")
+    loaded = EnsembleClassifier.load(tmp_path / "m")
+    assert loaded.weights == model.weights and loaded.seed_offsets == model.seed_offsets
+    assert list(loaded.members) == list(model.members)
+    assert np.array_equal(loaded.logits(X_dev), model.logits(X_dev))
+    for bags, match in (({"c": 2}, "'c' is not a member"), ({"a": 0}, "expected a whole number from 1 to 10"),
+                        ({"a": True}, "expected a whole number")):
+        with pytest.raises(NewsclfError, match=match):
+            EnsembleClassifier(dict(members), {"a": 1, "b": 1}, input_kind="pair", bags=bags)
+    taken = {**members, "a_seed1": TfidfClassifier(input_kind="pair")}
+    with pytest.raises(NewsclfError, match="copy name 'a_seed1' of 'a' is taken"):
+        EnsembleClassifier(taken, {"a": 1, "b": 1, "a_seed1": 1}, input_kind="pair", bags={"a": 2})
+
+
+def test_bagged_ensemble_through_the_config(compose_cfg, tiny_stance, tmp_path, monkeypatch):
+    """``model.bags`` from the command line: the manifest records the copies, their weights and seed offsets,
+    and the same seed gives the same metrics."""
+    first = _train(compose_cfg, tiny_stance, tmp_path / "a", monkeypatch, ["+model.bags.lr=2"])
+    params = load_checkpoint(tmp_path / "a" / "checkpoint").manifest["params"]
+    assert sorted(params["members"]) == ["lr", "lr_seed1", "staged"]
+    assert params["weights"] == pytest.approx({"lr": 0.125, "lr_seed1": 0.125, "staged": 0.75})
+    assert params["seed_offsets"] == {"lr": 0, "lr_seed1": 1, "staged": 0}
+    second = _train(compose_cfg, tiny_stance, tmp_path / "b", monkeypatch, ["+model.bags.lr=2"])
+    keys = [k for k in first if k.startswith("dev/") and isinstance(first[k], float)]
+    assert keys and all(first[k] == second[k] for k in keys)

@@ -9,6 +9,12 @@ Saved as one directory: ``ensemble.json`` naming each member's kind and weight, 
 in its own format. Loading looks the member kinds up in the fixed registry (no ensemble inside an ensemble);
 nothing is imported by name.
 
+``bags`` trains a member several times with different seeds and averages the copies: ``bags={"stacked": 3}``
+replaces member ``stacked`` (weight ``w``) by ``stacked``, ``stacked_seed1`` and ``stacked_seed2``, each of weight
+``w / 3``, fitted with the run's seed plus 0, 1 and 2 (``seed_offsets``). The copies are ordinary members from then
+on: saved in their own sub-directories and loaded like any other, so a bagged checkpoint needs nothing new to load.
+Averaging over training seeds removes the luck of one seed (which folds, which MLP initialisation) from the result.
+
 Training scores the dev split three times (member temperatures, the ensemble's temperature, dev metrics); the
 members' dev logits are therefore kept in memory from the first pass, keyed by a SHA-256 of the dev inputs, and
 reused when ``logits`` is called on exactly those inputs again (each member's current temperature is applied at
@@ -54,6 +60,32 @@ def _check_members(members: dict, weights: dict, where: str) -> dict[str, float]
     return {name: w / total for name, w in out.items()}
 
 
+def _expand_bags(members: dict, weights: dict, bags: dict | None) -> tuple[dict, dict, dict[str, int]]:
+    """Replace each bagged member by ``n`` copies (``name``, ``name_seed1``, ...), each with ``1 / n`` of its
+    weight (``weights`` already checked); return the members, weights and each copy's seed offset (0 for members
+    that are not bagged)."""
+    import copy
+
+    bags = dict(bags or {})
+    for name, n in bags.items():
+        if name not in members:
+            raise NewsclfError(f"model.bags: {name!r} is not a member; expected one of {sorted(members)}")
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 10:
+            raise NewsclfError(f"model.bags: {name!r} has {n!r} copies; expected a whole number from 1 to 10")
+    out_members, out_weights, offsets = {}, {}, {}
+    for name, member in members.items():
+        n = bags.get(name, 1)
+        for k in range(n):
+            copy_name = name if k == 0 else f"{name}_seed{k}"
+            if k and (copy_name in members or not _NAME.match(copy_name)):
+                raise NewsclfError(f"model.bags: the copy name {copy_name!r} of {name!r} is taken or too long; "
+                                   "rename the member")
+            out_members[copy_name] = member if k == 0 else copy.deepcopy(member)
+            out_weights[copy_name] = weights[name] / n
+            offsets[copy_name] = k
+    return out_members, out_weights, offsets
+
+
 def _fingerprint(X: list) -> str:
     """SHA-256 of the model inputs (strings or (headline, body) pairs), in order."""
     h = hashlib.sha256()
@@ -72,15 +104,19 @@ class EnsembleClassifier(FromLogits):
 
     kind = "ensemble.v1"
 
-    def __init__(self, members: dict, weights: dict, input_kind: str = "text"):
+    def __init__(self, members: dict, weights: dict, input_kind: str = "text", bags: dict | None = None,
+                 seed_offsets: dict | None = None):
+        members, weights, offsets = _expand_bags(dict(members), _check_members(members, weights, "model.weights"),
+                                                 bags)
         self.weights = _check_members(members, weights, "model.weights")
-        self.members = dict(members)
+        self.members = members
+        self.seed_offsets = {n: int((seed_offsets or {}).get(n, offsets[n])) for n in members}
         self.input_kind = input_kind
         self.temperature_ = 1.0
         self._dev_memo: tuple[int, str, dict[str, np.ndarray]] | None = None  # (rows, SHA-256, member logits)
 
     def get_params(self) -> dict:
-        return {"input_kind": self.input_kind, "weights": self.weights,
+        return {"input_kind": self.input_kind, "weights": self.weights, "seed_offsets": self.seed_offsets,
                 "members": {n: {"kind": m.kind, **m.get_params()} for n, m in self.members.items()}}
 
     # ------------------------------------------------------------------------------------------- training
@@ -94,7 +130,7 @@ class EnsembleClassifier(FromLogits):
                         "uncalibrated probabilities (an over-confident member counts for more)")
         for name, member in self.members.items():
             member.input_kind = self.input_kind
-            member.fit(X, y, X_dev=X_dev, y_dev=y_dev, seed=seed,
+            member.fit(X, y, X_dev=X_dev, y_dev=y_dev, seed=seed + self.seed_offsets[name],
                        run_dir=Path(run_dir) / name if run_dir is not None else None,
                        resume=_stage_resume(resume, name))
             if list(member.labels_) != self.labels_:
@@ -129,7 +165,8 @@ class EnsembleClassifier(FromLogits):
         for name, member in self.members.items():
             member.save(directory / name)
         state = {"input_kind": self.input_kind, "labels": self.labels_, "temperature": self.temperature_,
-                 "weights": self.weights, "members": {n: m.kind for n, m in self.members.items()}}
+                 "weights": self.weights, "seed_offsets": self.seed_offsets,
+                 "members": {n: m.kind for n, m in self.members.items()}}
         (directory / STATE_FILE).write_text(json.dumps(state, indent=1), encoding="utf-8")
 
     @classmethod
@@ -153,7 +190,11 @@ class EnsembleClassifier(FromLogits):
                                    f"expected one of {sorted(k for k in kinds if kinds[k] is not cls)}")
             members[name] = kinds[kind].load(directory / name)
         weights = _check_members(members, state.get("weights"), where)
-        model = cls(members, weights, state.get("input_kind", "text"))
+        offsets = state.get("seed_offsets") or {}
+        if not isinstance(offsets, dict) or not all(isinstance(v, int) and not isinstance(v, bool)
+                                                    for v in offsets.values()):
+            raise NewsclfError(f"{where}: seed_offsets must map member names to whole numbers")
+        model = cls(members, weights, state.get("input_kind", "text"), seed_offsets=offsets)
         model.labels_ = labels
         model.temperature_ = float(state.get("temperature", 1.0))
         return model
