@@ -287,4 +287,8 @@ CASES: list[Case] = [
     Case("train_decision_fnc_topic", "task.decision=fnc on a topic data set", lambda w, e: topic_train(e, w,
                                                                                                    "task.decision=fnc"),
          r"task.decision: 'fnc' needs FNC-1 labels \('unrelated' and some of"),
+    Case("train_bag_unknown_member", "model.bags naming a member the ensemble does not have",
+         lambda w, e: topic_train(e, w, "+model@model.members.a=tfidf", "+model@model.members.b=tfidf",
+                                  "+model.weights.a=1", "+model.weights.b=1", "+model.bags.c=2", model="ensemble"),
+         r"model.bags: 'c' is not a member; expected one of \['a', 'b'\]"),
 ]

@@ -43,13 +43,15 @@ def test_ensemble_takes_members_from_the_command_line(compose_cfg):
 
 
 def test_stance_best_is_the_stacked_system_and_the_baseline(compose_cfg):
-    """experiment=stance_best's members are exactly experiment=stance_stacked's model and the tuned baseline's."""
+    """experiment=stance_best's members are exactly experiment=stance_stacked's model (bagged over three seeds) and
+    the tuned baseline's."""
     best = compose_cfg("config", ["experiment=stance_best"])
     assert best.model._target_.endswith("EnsembleClassifier") and dict(best.model.weights) == {"stacked": 0.7,
                                                                                                "tfidf": 0.3}
     assert best.model.members.stacked == compose_cfg("config", ["experiment=stance_stacked"]).model
     assert best.model.members.tfidf == compose_cfg("config", ["task=stance", "model=tfidf"]).model
     assert best.task.decision == "fnc"
+    assert dict(best.model.bags) == {"stacked": 3}  # the stacked system bagged over three seeds
 
 
 @pytest.mark.parametrize("data", sorted(p.stem for p in (CONFIGS / "data").glob("*.yaml")))
