@@ -173,6 +173,10 @@ def test_bagged_member_trains_copies_with_their_own_seeds_and_loads_as_plain_mem
     assert loaded.weights == model.weights and loaded.seed_offsets == model.seed_offsets
     assert list(loaded.members) == list(model.members)
     assert np.array_equal(loaded.logits(X_dev), model.logits(X_dev))
+    state = json.loads((tmp_path / "m" / "ensemble.json").read_text())
+    (tmp_path / "m" / "ensemble.json").write_text(json.dumps({**state, "seed_offsets": {"a": "1"}}))
+    with pytest.raises(NewsclfError, match="seed_offsets must map member names to whole numbers"):
+        EnsembleClassifier.load(tmp_path / "m")
     for bags, match in (({"c": 2}, "'c' is not a member"), ({"a": 0}, "expected a whole number from 1 to 10"),
                         ({"a": True}, "expected a whole number")):
         with pytest.raises(NewsclfError, match=match):
