@@ -13,7 +13,8 @@ nothing is imported by name.
 replaces member ``stacked`` (weight ``w``) by ``stacked``, ``stacked_seed1`` and ``stacked_seed2``, each of weight
 ``w / 3``, fitted with the run's seed plus 0, 1 and 2 (``seed_offsets``). The copies are ordinary members from then
 on: saved in their own sub-directories and loaded like any other, so a bagged checkpoint needs nothing new to load.
-Averaging over training seeds removes the luck of one seed (which folds, which MLP initialisation) from the result.
+Averaging over training seeds reduces how much the result depends on one seed's luck (which folds, which MLP
+initialisation).
 
 Training scores the dev split three times (member temperatures, the ensemble's temperature, dev metrics); the
 members' dev logits are therefore kept in memory from the first pass, keyed by a SHA-256 of the dev inputs, and
