@@ -27,12 +27,12 @@ from newsclf.errors import NewsclfError
 
 
 def label_mixing(texts: list[str], labels: list[str], thresholds: list[float],
-                 k: int = dedup.DEFAULT_SHINGLE) -> list[dict]:
+                 k: int = dedup.DEFAULT_SHINGLE, matrix=None) -> list[dict]:
     """Per threshold: near-duplicate pairs and groups (connected components, size >= 2), and how many of each
-    join articles with different labels."""
+    join articles with different labels. ``matrix``: the texts' shingle matrix, if already built."""
     if len(texts) != len(labels):
         raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
-    matrix = dedup.shingle_matrix(texts, k)
+    matrix = dedup.shingle_matrix(texts, k) if matrix is None else matrix
     out = []
     for t in thresholds:
         pairs = dedup.near_duplicate_pairs(texts, t, k, matrix=matrix)
@@ -48,11 +48,11 @@ def label_mixing(texts: list[str], labels: list[str], thresholds: list[float],
     return out
 
 
-def mixed_pairs(rows: list[dict], threshold: float, k: int = dedup.DEFAULT_SHINGLE) -> list[dict]:
+def mixed_pairs(rows: list[dict], threshold: float, k: int = dedup.DEFAULT_SHINGLE, matrix=None) -> list[dict]:
     """The pairs at or above ``threshold`` whose two articles carry different labels, most similar first."""
     texts = [r["text"] for r in rows]
     out = []
-    for i, j, sim in dedup.near_duplicate_pairs(texts, threshold, k):
+    for i, j, sim in dedup.near_duplicate_pairs(texts, threshold, k, matrix=matrix):
         if rows[i]["label"] == rows[j]["label"]:
             continue
         syn, staff = (rows[i], rows[j]) if rows[i]["label"] == "syndicated" else (rows[j], rows[i])
@@ -86,18 +86,19 @@ def main() -> None:
         rows = source.read_articles(root)
     except NewsclfError as exc:
         raise SystemExit(f"error: {exc}") from None
-    labels = [r["label"] for r in rows]
+    labels, texts = [r["label"] for r in rows], [r["text"] for r in rows]
+    matrix = dedup.shingle_matrix(texts)  # built once for every threshold and the listing
     print(f"{len(rows)} articles ({labels.count('syndicated')} syndicated), character {dedup.DEFAULT_SHINGLE}-shingle "
           "Jaccard of the marker-free text\n")
     print("| Jaccard >= | pairs | pairs with both labels | groups | groups with both labels | articles in them |")
     print("|---|---|---|---|---|---|")
-    for r in label_mixing([r["text"] for r in rows], labels, thresholds):
+    for r in label_mixing(texts, labels, thresholds, matrix=matrix):
         print(f"| {r['threshold']:g} | {r['pairs']} | {r['mixed_pairs']} | {r['groups']} | {r['mixed_groups']} | "
               f"{r['articles_in_mixed']} of {r['articles_in_groups']} |")
     print(f"\nPairs with both labels at Jaccard >= {args.list:g} (ids are the CSV's index column):\n")
     print("| Jaccard | syndicated: id, tweeted, section, chars | staff: id, tweeted, section, chars |")
     print("|---|---|---|")
-    for p in mixed_pairs(rows, args.list):
+    for p in mixed_pairs(rows, args.list, matrix=matrix):
         print(f"| {p['jaccard']:.3f} | {p['syndicated_id']}, {p['syndicated_time'][:16]}, {p['syndicated_section']}, "
               f"{p['syndicated_chars']} | {p['staff_id']}, {p['staff_time'][:16]}, {p['staff_section']}, "
               f"{p['staff_chars']} |")

@@ -24,6 +24,7 @@ use). The memo is never saved.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -65,8 +66,6 @@ def _expand_bags(members: dict, weights: dict, bags: dict | None) -> tuple[dict,
     """Replace each bagged member by ``n`` copies (``name``, ``name_seed1``, ...), each with ``1 / n`` of its
     weight (``weights`` already checked); return the members, weights and each copy's seed offset (0 for members
     that are not bagged)."""
-    import copy
-
     bags = dict(bags or {})
     for name, n in bags.items():
         if name not in members:
@@ -107,11 +106,10 @@ class EnsembleClassifier(FromLogits):
 
     def __init__(self, members: dict, weights: dict, input_kind: str = "text", bags: dict | None = None,
                  seed_offsets: dict | None = None):
-        members, weights, offsets = _expand_bags(dict(members), _check_members(members, weights, "model.weights"),
-                                                 bags)
-        self.weights = _check_members(members, weights, "model.weights")
-        self.members = members
-        self.seed_offsets = {n: int((seed_offsets or {}).get(n, offsets[n])) for n in members}
+        # the copies split their member's checked, normalised weight: the weights still sum to 1
+        self.members, self.weights, offsets = _expand_bags(dict(members),
+                                                           _check_members(members, weights, "model.weights"), bags)
+        self.seed_offsets = {n: int((seed_offsets or {}).get(n, offsets[n])) for n in self.members}
         self.input_kind = input_kind
         self.temperature_ = 1.0
         self._dev_memo: tuple[int, str, dict[str, np.ndarray]] | None = None  # (rows, SHA-256, member logits)
