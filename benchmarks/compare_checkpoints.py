@@ -19,7 +19,7 @@ from newsclf.checkpoint import load_checkpoint
 from newsclf.errors import NewsclfError
 from newsclf.evaluation.bootstrap import bootstrap_intervals, paired_difference
 from newsclf.evaluation.decision import check_decision, decide
-from newsclf.evaluation.metrics import classification_metrics
+from newsclf.evaluation.metrics import check_f_avg_labels, classification_metrics
 from newsclf.workflows import _records_from_checkpoint_data, bootstrap_groups, check_labels
 
 
@@ -39,6 +39,7 @@ def compare(path_a: str, path_b: str, split: str = "dev", group: str | None = No
     gold = [r["label"] for r in records]
     fnc = bool(a.manifest["task"].get("fnc_metric"))
     labels = list(a.labels)
+    f_avg = check_f_avg_labels(a.manifest["task"].get("f_avg_labels"), labels)  # SemEval stance: mean F1 of these
     out = {"split": split, "rows": len(records), "units": len(set(groups)) if groups else len(records),
            "group": group or "row", "draws": draws, "systems": {}}
     preds = {}
@@ -48,11 +49,11 @@ def compare(path_a: str, path_b: str, split: str = "dev", group: str | None = No
         probs = ck.model.predict_proba(ck.input_spec.model_inputs(records))
         preds[name] = decide(probs, labels, rule)
         out["systems"][name] = {"checkpoint": str(path), "rule": rule, "seconds": time.perf_counter() - start,
-                                "point": classification_metrics(gold, preds[name], labels, fnc=fnc),
-                                "intervals": bootstrap_intervals(gold, preds[name], labels, fnc=fnc, groups=groups,
-                                                                 n=draws, seed=seed)}
-    out["difference"] = paired_difference(gold, preds["A"], preds["B"], labels, fnc=fnc, groups=groups, n=draws,
-                                          seed=seed)
+                                "point": classification_metrics(gold, preds[name], labels, fnc=fnc, f_avg_labels=f_avg),
+                                "intervals": bootstrap_intervals(gold, preds[name], labels, fnc=fnc, f_avg_labels=f_avg,
+                                                                 groups=groups, n=draws, seed=seed)}
+    out["difference"] = paired_difference(gold, preds["A"], preds["B"], labels, fnc=fnc, f_avg_labels=f_avg,
+                                          groups=groups, n=draws, seed=seed)
     return out
 
 

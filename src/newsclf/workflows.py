@@ -33,7 +33,7 @@ from newsclf.evaluation.calibration import (
     uncalibrated,
 )
 from newsclf.evaluation.decision import check_decision, decide
-from newsclf.evaluation.metrics import classification_metrics, prefixed
+from newsclf.evaluation.metrics import FNC_UNRELATED, check_f_avg_labels, classification_metrics, prefixed
 from newsclf.evaluation.plots import write_split_plots
 from newsclf.evaluation.report import markdown_report
 from newsclf.inference.predictor import Predictor
@@ -148,23 +148,26 @@ def check_split_labels(splits: dict[str, list[dict]], labels: list[str]) -> None
 
 def score_split(model, spec: InputSpec, records: list[dict], labels: list[str], fnc: bool,
                 decision: str = "argmax", bootstrap: int = 0, groups: list[str] | None = None,
-                unit: str = "row") -> dict:
+                unit: str = "row", f_avg_labels: list[str] | None = None) -> dict:
     """Metrics of ``model`` on labelled records, calibration measures included; labels by ``decision``. With
     ``bootstrap`` > 0, 95% intervals from that many resamples of the rows (of whole groups when ``groups`` gives
     one key per record, named ``unit``; see ``bootstrap_groups``) under ``metrics["bootstrap"]``."""
     probs = model.predict_proba(spec.model_inputs(records))
     y_true = [r["label"] for r in records]
     y_pred = decide(probs, labels, decision)
-    metrics = classification_metrics(y_true, y_pred, labels, fnc=fnc)
+    metrics = classification_metrics(y_true, y_pred, labels, fnc=fnc, f_avg_labels=f_avg_labels)
     metrics["decision"] = decision
+    if f_avg_labels:
+        metrics["f_avg_labels"] = list(f_avg_labels)
     if bootstrap:
         metrics["bootstrap"] = {"draws": int(bootstrap), "level": 0.95, "unit": unit,
                                 "units": len(set(groups)) if groups is not None else len(records),
-                                "intervals": bootstrap_intervals(y_true, y_pred, labels, fnc=fnc, groups=groups,
+                                "intervals": bootstrap_intervals(y_true, y_pred, labels, fnc=fnc,
+                                                                 f_avg_labels=f_avg_labels, groups=groups,
                                                                  n=int(bootstrap))}
     if decision != "argmax":  # what the most probable label would have scored, for comparison
-        plain = classification_metrics(y_true, decide(probs, labels), labels, fnc=fnc)
-        metrics.update({f"argmax/{k}": plain[k] for k in ("accuracy", "macro_f1", "fnc_score") if k in plain})
+        plain = classification_metrics(y_true, decide(probs, labels), labels, fnc=fnc, f_avg_labels=f_avg_labels)
+        metrics.update({f"argmax/{k}": plain[k] for k in ("accuracy", "macro_f1", "fnc_score", "f_avg") if k in plain})
     index = {label: i for i, label in enumerate(labels)}
     y = np.array([index[t] for t in y_true])
     metrics["ece"] = expected_calibration_error(probs, y)
@@ -215,6 +218,10 @@ def train(cfg: DictConfig) -> dict:
     labels = source.label_list(dsd)
     check_split_labels(splits, labels)
     decision = check_decision(cfg.task.get("decision", "argmax"), labels)
+    f_avg = check_f_avg_labels(cfg.task.get("f_avg_labels"), labels)  # fails before training, not after
+    if cfg.task.fnc_metric and FNC_UNRELATED not in labels:  # the FNC score of other labels would be a silent 0
+        raise NewsclfError(f"task.fnc_metric=true needs FNC-1 labels ('unrelated', 'agree', ...), found {labels}; "
+                           "for (target, text) stance use task=target_stance")
     train_recs, dev_recs = splits["train"], splits.get("dev", [])
     model = instantiate(cfg.model, input_kind=spec.kind)
     if world_size() > 1 and not getattr(model, "distributed", False):
@@ -234,7 +241,7 @@ def train(cfg: DictConfig) -> dict:
     metrics = {"train_time_s": round(train_time, 3)}
     for name, records in splits.items():
         if name != "train" and labelled(records):
-            scores = score_split(model, spec, records, labels, cfg.task.fnc_metric, decision)
+            scores = score_split(model, spec, records, labels, cfg.task.fnc_metric, decision, f_avg_labels=f_avg)
             metrics.update(prefixed(scores, name))
             if name == "dev":  # dev plots beside the checkpoint: cheap, and the leaderboard embeds them
                 write_split_plots(out, scores, labels, f"{cfg.task.name} / dev", prefix="dev_")
@@ -242,6 +249,7 @@ def train(cfg: DictConfig) -> dict:
                     for name, recs in splits.items()}
     save_checkpoint(out / "checkpoint", model, task={"name": cfg.task.name, "select_metric": cfg.task.select_metric,
                                                       "fnc_metric": bool(cfg.task.fnc_metric),
+                                                      **({"f_avg_labels": f_avg} if f_avg else {}),
                                                       "decision": decision},
                     input_spec=spec, config_yaml=OmegaConf.to_yaml(cfg, resolve=True),
                     extra={"seed": cfg.seed, "metrics": metrics, "calibration": calibration,
@@ -336,7 +344,8 @@ def evaluate(cfg: DictConfig) -> dict:
         raise NewsclfError(f"bootstrap={draws!r}: expected a number of resamples >= 0 (0 = no intervals)")
     groups = bootstrap_groups(records, group if draws else None, f"{name} split")  # fails before the model runs
     metrics = score_split(ckpt.model, ckpt.input_spec, records, ckpt.labels,
-                          bool(ckpt.manifest["task"].get("fnc_metric")), decision, draws, groups, group or "row")
+                          bool(ckpt.manifest["task"].get("fnc_metric")), decision, draws, groups, group or "row",
+                          f_avg_labels=check_f_avg_labels(ckpt.manifest["task"].get("f_avg_labels"), ckpt.labels))
     flat = prefixed(metrics, name)
     write_json_atomic(out / "metrics.json", flat)
     plots = write_split_plots(out, metrics, ckpt.labels, f"{ckpt.task} / {name}")

@@ -9,7 +9,7 @@ import pytest
 from newsclf import workflows
 from newsclf.checkpoint import load_checkpoint
 from newsclf.errors import NewsclfError
-from tests.conftest import SEED_ARTICLE, custom_data_overrides
+from tests.conftest import SEED_ARTICLE, custom_data_overrides, write_jsonl
 
 
 def _train(compose_cfg, paths, task, run_dir, monkeypatch, extra=()):
@@ -90,3 +90,49 @@ def test_predict_seed_article_txt(compose_cfg, tiny_topic, tmp_path, monkeypatch
     (rec,) = [json.loads(line) for line in out.read_text().splitlines()]
     assert rec["id"] == SEED_ARTICLE.stem
     assert sum(rec["scores"].values()) == pytest.approx(1.0)
+
+
+def test_target_stance_on_semeval_files_reports_f_avg_everywhere(compose_cfg, tmp_path, monkeypatch):
+    """``task=target_stance`` end to end on files in SemEval-2016's own format (cp1252, tab-separated): F_avg in
+    train's metrics, the manifest, evaluate's metrics, intervals and report; predict takes (target, text) pairs."""
+    import random
+
+    rng = random.Random(0)
+    words = {("guns", "AGAINST"): "ban outlaw stop", ("guns", "FAVOR"): "allow protect defend",
+             ("smoking", "AGAINST"): "allow protect defend", ("smoking", "FAVOR"): "ban outlaw stop"}
+    filler = "people say today this that we they really think about".split()
+
+    def lines(n, start):
+        out = []
+        for i in range(n):
+            target, stance = rng.choice(["guns", "smoking"]), rng.choice(["AGAINST", "FAVOR", "NONE"])
+            cue = rng.choice(words[target, stance].split()) if stance != "NONE" else "weather"
+            body = " ".join([*rng.sample(filler, 3), cue, *rng.sample(filler, 3)])
+            out.append(f"{start + i}\t{target}\t{body} \u2019 #SemST\t{stance}\r\n")
+        return "ID\tTarget\tTweet\tStance\r\n" + "".join(out)
+
+    root = tmp_path / "data" / "semeval2016_task6"
+    root.mkdir(parents=True)
+    (root / "semeval2016-task6-trainingdata.txt").write_bytes(lines(240, 100).encode("cp1252"))
+    (root / "SemEval2016-Task6-subtaskA-testdata-gold.txt").write_text(lines(60, 9000).replace("\u2019", "'"))
+    run, ev_dir = tmp_path / "run", tmp_path / "eval"
+    run.mkdir(), ev_dir.mkdir()
+    monkeypatch.delenv("NEWSCLF_DATA_ROOT", raising=False)
+    monkeypatch.setattr(workflows, "run_dir", lambda: run)
+    metrics = workflows.train(compose_cfg("config", ["task=target_stance", f"data_root={tmp_path / 'data'}"]))
+    assert metrics["test/f_avg"] >= 0.9, metrics["test/f_avg"]  # each cue word flips with the target
+    assert metrics["test/f_avg"] == pytest.approx((metrics["test/f1/AGAINST"] + metrics["test/f1/FAVOR"]) / 2)
+    manifest = json.loads((run / "checkpoint" / "manifest.json").read_text())
+    assert manifest["task"]["f_avg_labels"] == ["AGAINST", "FAVOR"] and manifest["task"]["name"] == "target_stance"
+    monkeypatch.setattr(workflows, "run_dir", lambda: ev_dir)
+    ev = workflows.evaluate(compose_cfg("evaluate", [f"checkpoint={run}", "split=test", "bootstrap=100"]))
+    assert ev["test/f_avg"] == metrics["test/f_avg"] and "test/fnc_score" not in ev
+    lo, hi = ev["test/bootstrap"]["intervals"]["f_avg"]
+    assert lo <= ev["test/f_avg"] <= hi
+    assert f"F_avg (mean F1 of AGAINST, FAVOR): {ev['test/f_avg']:.4f}" in (ev_dir / "report.md").read_text()
+    pairs = write_jsonl(tmp_path / "pairs.jsonl", [{"id": "a", "headline": "guns", "body": "we say ban it"},
+                                                   {"id": "b", "headline": "smoking", "body": "we say ban it"}])
+    out = tmp_path / "pred.jsonl"
+    workflows.predict(compose_cfg("predict", [f"checkpoint={run}", f"input={pairs}", f"output={out}"]))
+    preds = [json.loads(line)["label"] for line in out.read_text().splitlines()]
+    assert preds == ["AGAINST", "FAVOR"]

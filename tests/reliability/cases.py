@@ -55,6 +55,17 @@ def topic_train(env: Env, work: Path, *extra: str, model: str = "tfidf", **split
     return train(work, *custom_data("topic", {**env.topic_data, **splits}, model=model), *extra)
 
 
+def _semeval_root(work: Path, stance: str = "PRO") -> Path:
+    """A data root with a SemEval-2016 training file whose line 3 has the stance ``stance``."""
+    rows = ["ID\tTarget\tTweet\tStance", "1\tAtheism\tGod is great #SemST\tAGAINST",
+            f"2\tAtheism\tno gods #SemST\t{stance}"]
+    rows += [f"{i}\tAtheism\ttweet {i} #SemST\t{('AGAINST', 'FAVOR')[i % 2]}" for i in range(3, 11)]
+    folder = work / "data" / "semeval2016_task6"
+    folder.mkdir(parents=True)
+    (folder / "semeval2016-task6-trainingdata.txt").write_bytes("\r\n".join(rows).encode("cp1252"))
+    return work / "data"
+
+
 def broken_checkpoint(env: Env, work: Path, edit: Callable[[Path], None]) -> Path:
     """A copy of the topic checkpoint with ``edit`` applied to it."""
     ckpt = work / "ckpt"
@@ -291,4 +302,14 @@ CASES: list[Case] = [
          lambda w, e: topic_train(e, w, "+model@model.members.a=tfidf", "+model@model.members.b=tfidf",
                                   "+model.weights.a=1", "+model.weights.b=1", "+model.bags.c=2", model="ensemble"),
          r"model.bags: 'c' is not a member; expected one of \['a', 'b'\]"),
+    Case("train_semeval_bad_stance", "SemEval-2016 training file with a stance outside FAVOR / AGAINST / NONE",
+         lambda w, e: train(w, "task=target_stance", f"data_root={_semeval_root(w)}", unset=(DATA_ROOT_ENV,)),
+         r"semeval2016-task6-trainingdata\.txt: line 3: Stance 'PRO' is not one of \('AGAINST', 'FAVOR', 'NONE'\)"),
+    Case("train_fnc_metric_semeval", "task=stance (FNC score) on SemEval-2016's FAVOR / AGAINST / NONE labels",
+         lambda w, e: train(w, "task=stance", "data=semeval2016", "data.test_file=null", "data.dev_fraction=0.5",
+                            f"data_root={_semeval_root(w, 'FAVOR')}", unset=(DATA_ROOT_ENV,)),
+         r"task.fnc_metric=true needs FNC-1 labels .* for \(target, text\) stance use task=target_stance"),
+    Case("train_f_avg_unknown_label", "task.f_avg_labels naming a label the data set does not have",
+         lambda w, e: topic_train(e, w, "+task.f_avg_labels=[sports,politics]"),
+         r"task.f_avg_labels: \['politics'\] not among the labels \['business', 'science', 'sports'\]"),
 ]

@@ -90,3 +90,17 @@ def test_paired_difference():
 def test_bad_arguments_get_one_line_errors(call, match):
     with pytest.raises(NewsclfError, match=match):
         call()
+
+
+def test_f_avg_from_confusion_equals_the_reported_metric_and_gets_an_interval():
+    labels = ["AGAINST", "FAVOR", "NONE"]
+    rng = np.random.default_rng(3)
+    gold = rng.choice(labels, 300).tolist()
+    pred = [g if rng.random() < 0.7 else rng.choice(labels) for g in gold]
+    point = classification_metrics(gold, pred, labels, f_avg_labels=["AGAINST", "FAVOR"])["f_avg"]
+    ours = metrics_from_confusion(confusion_matrix(gold, pred, labels=labels), labels, False, ["AGAINST", "FAVOR"])
+    assert float(ours["f_avg"]) == pytest.approx(point)
+    low, high = bootstrap_intervals(gold, pred, labels, f_avg_labels=["AGAINST", "FAVOR"], n=200)["f_avg"]
+    assert low < point < high and high - low < 0.2
+    diff = paired_difference(gold, pred, gold, labels, f_avg_labels=["AGAINST", "FAVOR"], n=50)["f_avg"]
+    assert diff["diff"] == pytest.approx(point - 1.0)

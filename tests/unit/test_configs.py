@@ -79,3 +79,18 @@ def test_multirun_sweep_overrides_compose(compose_cfg):
 
 def test_configs_are_all_covered():
     assert {"config.yaml", "evaluate.yaml", "predict.yaml"} <= {p.name for p in Path(CONFIGS).glob("*.yaml")}
+
+
+def test_target_stance_scores_by_f_avg_and_tunes_its_models(compose_cfg):
+    cfg = compose_cfg("config", ["task=target_stance"])
+    assert cfg.data._target_.endswith("SemEval2016Stance") and cfg.task.input == "pair"
+    assert list(cfg.task.f_avg_labels) == ["AGAINST", "FAVOR"] and cfg.task.select_metric == "f_avg"
+    assert not cfg.task.fnc_metric
+    tfidf = workflows.instantiate(cfg.model, input_kind="pair").get_params()
+    assert tfidf["pair_headline_copies"] is True and tfidf["pair_body_char"] is True and tfidf["C"] == 1.0
+    tr = workflows.instantiate(compose_cfg("config", ["task=target_stance", "model=transformer"]).model,
+                               input_kind="pair").get_params()
+    assert tr["select_metric"] == "f_avg" and tr["f_avg_labels"] == ["AGAINST", "FAVOR"]
+    # other tasks keep their plain pair features and have no f_avg labels
+    assert workflows.instantiate(compose_cfg("config", ["task=stance", "model=transformer"]).model,
+                                 input_kind="pair").get_params()["f_avg_labels"] is None

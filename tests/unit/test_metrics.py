@@ -41,3 +41,22 @@ def test_classification_metrics_fnc_reference_rows():
     assert m["fnc_score"] == 1.0
     assert m["fnc_score_all_unrelated"] == pytest.approx(0.25 / 1.25)
     assert m["fnc_score_baseline_published"] == 0.7953
+
+
+def test_f_avg_is_the_mean_f1_of_the_named_labels_only():
+    from sklearn.metrics import f1_score
+
+    labels = ["AGAINST", "FAVOR", "NONE"]
+    gold = ["AGAINST", "AGAINST", "FAVOR", "NONE", "NONE", "FAVOR", "AGAINST"]
+    pred = ["AGAINST", "NONE", "FAVOR", "FAVOR", "NONE", "AGAINST", "AGAINST"]
+    m = classification_metrics(gold, pred, labels, f_avg_labels=["AGAINST", "FAVOR"])
+    want = f1_score(gold, pred, labels=["AGAINST", "FAVOR"], average=None).mean()
+    assert m["f_avg"] == pytest.approx(want) and m["f_avg"] != pytest.approx(m["macro_f1"])
+    assert "f_avg" not in classification_metrics(gold, pred, labels)
+
+
+def test_f_avg_labels_must_be_labels():
+    from newsclf.errors import NewsclfError
+
+    with pytest.raises(NewsclfError, match=r"task.f_avg_labels: \['PRO'\] not among the labels"):
+        classification_metrics(["a"], ["a"], ["a", "b"], f_avg_labels=["a", "PRO"])

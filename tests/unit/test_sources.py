@@ -232,3 +232,74 @@ def test_read_records_removes_spilled_ids_when_stopped_early(tmp_path, monkeypat
     assert len(made) == 1 and Path(made[0].name).is_dir()
     records.close()
     assert not Path(made[0].name).exists()
+
+
+SEMEVAL_HEADER = "ID\tTarget\tTweet\tStance\r\n"
+
+
+def _write_semeval(path: Path, rows, encoding="cp1252", header=SEMEVAL_HEADER) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes((header + "".join("\t".join(r) + "\r\n" for r in rows)).encode(encoding))
+    return path
+
+
+def _semeval_rows(n_per_cell=10, start=100):
+    rows, i = [], start
+    for target in ("Atheism", "Climate Change is a Real Concern"):
+        for stance in ("AGAINST", "FAVOR", "NONE"):
+            for _ in range(n_per_cell):
+                rows.append((str(i), target, f"tweet {i} about \u2018{target}\u2019 #SemST", stance))
+                i += 1
+    return rows
+
+
+def test_semeval_pairs_encoding_tag_and_split_stratified_by_target_and_label(tmp_path):
+    from newsclf.data.sources import SemEval2016Stance
+
+    base = tmp_path / "semeval2016_task6"
+    _write_semeval(base / "train.txt", _semeval_rows())  # cp1252: the curly quotes are bytes 0x91 / 0x92
+    _write_semeval(base / "test.txt", [("9000", "Atheism", "god is great #SemST", "AGAINST")], encoding="utf-8")
+    src = SemEval2016Stance(train_file="train.txt", test_file="test.txt", dev_fraction=0.5)
+    dsd = src.load(tmp_path)
+    assert len(dsd["train"]) == 30 and len(dsd["dev"]) == 30 and len(dsd["test"]) == 1
+    cells = {(h, y) for h, y in zip(dsd["dev"]["headline"], dsd["dev"]["label"], strict=True)}
+    assert len(cells) == 6  # every (target, stance) cell on both sides of the split
+    first = dsd["train"][0]
+    assert first["headline"] in ("Atheism", "Climate Change is a Real Concern")
+    assert "\u2018" in first["body"] and "#SemST" not in first["body"]  # decoded as cp1252, tag removed
+    assert dsd["test"][0] == {"id": "9000", "headline": "Atheism", "body": "god is great", "label": "AGAINST"}
+    assert src.label_list(dsd) == ["AGAINST", "FAVOR", "NONE"]
+    again = SemEval2016Stance(train_file="train.txt", test_file="test.txt", dev_fraction=0.5).load(tmp_path)
+    assert again["dev"]["id"] == dsd["dev"]["id"]  # seeded
+    kept = SemEval2016Stance(train_file="train.txt", test_file=None, drop_tag=False).load(tmp_path)
+    assert "test" not in kept and all(b.endswith("#SemST") for b in kept["train"]["body"])
+
+
+@pytest.mark.parametrize("rows, header, message", [
+    ([("1", "Atheism", "x", "PRO")], SEMEVAL_HEADER, "line 2: Stance 'PRO' is not one of"),
+    ([("1", "Atheism", "x")], SEMEVAL_HEADER, "line 2: expected 4 tab-separated fields"),
+    ([("1", "Atheism", "x", "NONE")], "id,target,tweet,stance\r\n", "line 1: expected the header"),
+    ([], SEMEVAL_HEADER, "no rows after the header"),
+])
+def test_semeval_bad_files_are_one_line_errors_naming_the_line(tmp_path, rows, header, message):
+    from newsclf.data.sources import SemEval2016Stance
+
+    path = _write_semeval(tmp_path / "semeval2016_task6" / "train.txt", rows, header=header)
+    with pytest.raises(NewsclfError, match=message) as err:
+        SemEval2016Stance(train_file="train.txt", test_file=None).load(tmp_path)
+    assert str(path) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_semeval_wrong_encoding_and_bad_fraction(tmp_path):
+    from newsclf.data.sources import SemEval2016Stance
+
+    _write_semeval(tmp_path / "semeval2016_task6" / "train.txt", _semeval_rows(2))
+    with pytest.raises(NewsclfError, match="is not utf-8 text; set data.encoding"):
+        SemEval2016Stance(train_file="train.txt", test_file=None, encoding="utf-8").load(tmp_path)
+    with pytest.raises(NewsclfError, match="unknown encoding 'klingon'"):
+        SemEval2016Stance(train_file="train.txt", test_file=None, encoding="klingon").load(tmp_path)
+    with pytest.raises(NewsclfError, match="data.dev_fraction: expected a fraction in"):
+        SemEval2016Stance(dev_fraction=1.5)
+    _write_semeval(tmp_path / "semeval2016_task6" / "small.txt", [("1", "A", "x", "FAVOR"), ("2", "A", "y", "NONE")])
+    with pytest.raises(NewsclfError, match=r"small\.txt: cannot hold out a dev split of 0\.1 stratified by"):
+        SemEval2016Stance(train_file="small.txt", test_file=None).load(tmp_path)

@@ -161,3 +161,15 @@ def test_gpu_bf16_fit_save_load(topic, tmp_path):
     model.save(tmp_path / "ckpt")
     loaded = TransformerClassifier.load(tmp_path / "ckpt")
     assert np.allclose(loaded.predict_proba(Xt), probs, atol=1e-6)
+
+
+def test_select_metric_f_avg_needs_its_labels_and_scores_them():
+    with pytest.raises(NewsclfError, match="model.select_metric=f_avg needs model.f_avg_labels"):
+        TransformerClassifier(select_metric="f_avg")._check_params()
+    model = TransformerClassifier(select_metric="f_avg", f_avg_labels=["AGAINST", "FAVOR"])
+    model._check_params()
+    model.labels_ = ["AGAINST", "FAVOR", "NONE"]
+    logits = np.array([[2.0, 0, 0], [0, 2.0, 0], [0, 0, 2.0], [2.0, 0, 0]])  # predicts A, F, N, A
+    out = model._scorer()(logits, np.array([0, 1, 1, 2]))  # gold A, F, F, N
+    # F1(AGAINST) = 2/3 (1 right of 2 predicted, 1 gold); F1(FAVOR) = 2/3 (1 of 1 predicted, 2 gold)
+    assert out["metric"] == out["f_avg"] == pytest.approx(2 / 3)

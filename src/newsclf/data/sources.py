@@ -250,6 +250,78 @@ def _unrelated_top_up(dev: list[dict], train: list[dict], find, rng) -> list[dic
     return out
 
 
+class SemEval2016Stance(Source):
+    """SemEval-2016 Task 6 (subtask A): the stance of a tweet towards a target, ``FAVOR`` / ``AGAINST`` / ``NONE``.
+
+    Rows are (target, tweet) pairs in the pair columns: the target is the ``headline``, the tweet the ``body``,
+    so pair models, ``evaluate.py`` and ``predict.py`` take them like FNC-1 pairs. The files are tab-separated
+    with the header ``ID Target Tweet Stance``; the training file is Windows-1252 (``encoding``), the gold test
+    files ASCII. train = the training file minus a seeded ``dev_fraction`` stratified by (target, label): the
+    organisers' trial set is not in the public files. test = ``test_file`` (subtask A's gold by default;
+    subtask B's Donald Trump tweets, a target with no training example, with ``test_file`` set to its file).
+    ``drop_tag`` removes the ``#SemST`` hashtag the organisers appended to every tweet (annotators never saw it).
+    """
+
+    columns = ("id", "headline", "body", "label")
+    labels = ("AGAINST", "FAVOR", "NONE")
+    TAG = re.compile(r"\s*#SemST\b")
+
+    def __init__(self, dir: str = "semeval2016_task6", train_file: str = "semeval2016-task6-trainingdata.txt",
+                 test_file: str | None = "SemEval2016-Task6-subtaskA-testdata-gold.txt", encoding: str = "cp1252",
+                 dev_fraction: float = 0.1, split_seed: int = 13, drop_tag: bool = True):
+        if not 0 < float(dev_fraction) < 1:
+            raise NewsclfError(f"data.dev_fraction: expected a fraction in (0, 1), found {dev_fraction!r}")
+        self.dir, self.train_file, self.test_file, self.encoding = dir, train_file, test_file, encoding
+        self.dev_fraction, self.split_seed, self.drop_tag = float(dev_fraction), split_seed, bool(drop_tag)
+
+    def _read(self, path: Path, encoding: str) -> list[dict]:
+        _need(path, "get SemEval-2016 Task 6 from its original source (its PROVENANCE.md)")
+        try:
+            text = path.read_bytes().decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise NewsclfError(f"{path}: byte {exc.start} is not {encoding} text; set data.encoding") from None
+        except LookupError:
+            raise NewsclfError(f"data.encoding: unknown encoding {encoding!r}") from None
+        lines = text.splitlines()
+        if not lines or lines[0].split("\t") != ["ID", "Target", "Tweet", "Stance"]:
+            head = lines[0][:80] if lines else ""
+            raise NewsclfError(f"{path}: line 1: expected the header 'ID<TAB>Target<TAB>Tweet<TAB>Stance', "
+                               f"found {head!r}")
+        rows = []
+        for n, line in enumerate(lines[1:], start=2):
+            if not line.strip():
+                continue
+            fields = line.split("\t")
+            if len(fields) != 4:
+                raise NewsclfError(f"{path}: line {n}: expected 4 tab-separated fields (ID, Target, Tweet, "
+                                   f"Stance), found {len(fields)}")
+            rid, target, tweet, stance = (f.strip() for f in fields)
+            if stance not in self.labels:
+                raise NewsclfError(f"{path}: line {n}: Stance {stance!r} is not one of {self.labels}")
+            if self.drop_tag:
+                tweet = self.TAG.sub("", tweet).strip()
+            rows.append({"id": rid, "headline": target, "body": tweet, "label": stance})
+        if not rows:
+            raise NewsclfError(f"{path}: no rows after the header")
+        return rows
+
+    def load(self, root: Path) -> datasets.DatasetDict:
+        base = root / self.dir
+        train_all = self._read(base / self.train_file, self.encoding)
+        # stratify by (target, label): every target keeps its label mix in dev
+        strata = [{**r, "label": f'{r["headline"]}\t{r["label"]}'} for r in train_all]
+        try:
+            rest, held = stratified_split(strata, self.dev_fraction, self.split_seed)
+        except ValueError as exc:  # a (target, label) cell too small for a stratified dev split
+            raise NewsclfError(f"{base / self.train_file}: cannot hold out a dev split of {self.dev_fraction} "
+                               f"stratified by (target, label): {exc}") from None
+        by_id = {r["id"]: r for r in train_all}
+        splits = {"train": [by_id[r["id"]] for r in rest], "dev": [by_id[r["id"]] for r in held]}
+        if self.test_file:
+            splits["test"] = self._read(base / self.test_file, "utf-8")
+        return datasets.DatasetDict({s: _to_dataset(r, self.columns) for s, r in splits.items()})
+
+
 NDTV_TIME_FORMAT = "%a %b %d %H:%M:%S %z %Y"  # 'Tue Oct 05 23:30:00 +0000 2021'
 
 

@@ -15,10 +15,12 @@ import numpy as np
 
 from newsclf.errors import NewsclfError
 from newsclf.evaluation.decision import utility
+from newsclf.evaluation.metrics import check_f_avg_labels
 
 
-def metrics_from_confusion(cm: np.ndarray, labels: Sequence[str], fnc: bool = False) -> dict[str, np.ndarray]:
-    """Accuracy, macro-F1, per-class F1 (and FNC score) from confusion matrices ``cm[..., gold, predicted]``
+def metrics_from_confusion(cm: np.ndarray, labels: Sequence[str], fnc: bool = False,
+                           f_avg_labels: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+    """Accuracy, macro-F1, per-class F1 (and FNC score, ``f_avg``) from confusion matrices ``cm[..., gold, predicted]``
     (counts or weights; any leading batch axes). F1 of a class that is neither gold nor predicted is 0, as
     ``sklearn.metrics.f1_score(..., zero_division=0)`` has it."""
     cm = np.asarray(cm, dtype=np.float64)
@@ -31,6 +33,8 @@ def metrics_from_confusion(cm: np.ndarray, labels: Sequence[str], fnc: bool = Fa
            "macro_f1": f1.mean(axis=-1)}
     for i, label in enumerate(labels):
         out[f"f1/{label}"] = f1[..., i]
+    if f_avg_labels:
+        out["f_avg"] = f1[..., [list(labels).index(x) for x in f_avg_labels]].mean(axis=-1)
     if fnc:
         u = utility("fnc", list(labels))  # FNC-1 points per (gold, predicted) pair
         best = (gold * np.diag(u)).sum(axis=-1)
@@ -79,7 +83,7 @@ def _confusions(cell: np.ndarray, k: int, weights) -> np.ndarray:
 
 
 def bootstrap_intervals(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str], *, fnc: bool = False,
-                        groups: Sequence | None = None, n: int = 1000, seed: int = 0,
+                        f_avg_labels: Sequence[str] | None = None, groups: Sequence | None = None, n: int = 1000, seed: int = 0,
                         level: float = 0.95) -> dict[str, list[float]]:
     """``{metric: [low, high]}``: the central ``level`` share of ``n`` bootstrap values of each metric.
 
@@ -90,14 +94,15 @@ def bootstrap_intervals(y_true: Sequence[str], y_pred: Sequence[str], labels: Se
         raise NewsclfError(f"bootstrap: {len(gold)} gold labels for {len(pred)} predictions")
     draws = _Draws(len(gold), groups, n, seed, level)
     k = len(labels)
-    values = metrics_from_confusion(_confusions(gold * k + pred, k, draws.weights()), labels, fnc)
+    values = metrics_from_confusion(_confusions(gold * k + pred, k, draws.weights()), labels, fnc,
+                                    check_f_avg_labels(f_avg_labels, labels))
     tail = 100 * (1 - level) / 2
     return {name: [float(np.percentile(v, tail)), float(np.percentile(v, 100 - tail))] for name, v in values.items()}
 
 
 def paired_difference(y_true: Sequence[str], pred_a: Sequence[str], pred_b: Sequence[str], labels: Sequence[str], *,
-                      fnc: bool = False, groups: Sequence | None = None, n: int = 1000, seed: int = 0,
-                      level: float = 0.95) -> dict[str, dict[str, float]]:
+                      fnc: bool = False, f_avg_labels: Sequence[str] | None = None, groups: Sequence | None = None,
+                      n: int = 1000, seed: int = 0, level: float = 0.95) -> dict[str, dict[str, float]]:
     """System A minus system B on the same bootstrap draws: per metric ``{"diff", "low", "high", "p_le_0"}``, the
     observed difference, its interval, and the share of draws in which A did not beat B."""
     labels = list(labels)
@@ -110,8 +115,10 @@ def paired_difference(y_true: Sequence[str], pred_a: Sequence[str], pred_b: Sequ
     # one pass over the draws, both systems per draw: the row weights are never all held at once
     cells = (gold * k + a, gold * k + b)
     cms = np.stack([np.stack([_confusions(c, k, [w])[0] for c in cells]) for w in draws.weights()])
-    va, vb = (metrics_from_confusion(cms[:, i], labels, fnc) for i in (0, 1))
-    point_a, point_b = (metrics_from_confusion(_confusions(c, k, [None])[0], labels, fnc) for c in cells)
+    f_avg_labels = check_f_avg_labels(f_avg_labels, labels)
+    va, vb = (metrics_from_confusion(cms[:, i], labels, fnc, f_avg_labels) for i in (0, 1))
+    point_a, point_b = (metrics_from_confusion(_confusions(c, k, [None])[0], labels, fnc, f_avg_labels)
+                        for c in cells)
     tail = 100 * (1 - level) / 2
     out = {}
     for name in va:

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
+from newsclf.errors import NewsclfError
+
 FNC_UNRELATED = "unrelated"
 FNC_RELATED = ("agree", "disagree", "discuss")
 FNC_BASELINE_DEV = 0.7953  # official FNC-1 baseline on this very hold-out (fnc-1-baseline README)
@@ -30,9 +32,24 @@ def fnc_score(y_true: Sequence[str], y_pred: Sequence[str]) -> float:
     return score / best if best else 0.0
 
 
+def check_f_avg_labels(f_avg_labels: Sequence[str] | None, labels: Sequence[str]) -> list[str] | None:
+    """``task.f_avg_labels`` as a list, each one of ``labels`` (None / empty: no ``f_avg``)."""
+    if not f_avg_labels:
+        return None
+    if isinstance(f_avg_labels, str):
+        f_avg_labels = [f_avg_labels]
+    unknown = [x for x in f_avg_labels if x not in labels]
+    if unknown:
+        raise NewsclfError(f"task.f_avg_labels: {unknown} not among the labels {list(labels)}")
+    return [str(x) for x in f_avg_labels]
+
+
 def classification_metrics(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str],
-                           fnc: bool = False) -> dict:
-    """Flat metrics: accuracy, macro-F1, per-class precision/recall/F1/support, confusion matrix (rows = gold)."""
+                           fnc: bool = False, f_avg_labels: Sequence[str] | None = None) -> dict:
+    """Flat metrics: accuracy, macro-F1, per-class precision/recall/F1/support, confusion matrix (rows = gold).
+
+    ``f_avg_labels``: also ``f_avg``, the mean F1 over those labels only (SemEval-2016 Task 6 scores stance by
+    the mean of F1(FAVOR) and F1(AGAINST); ``NONE`` still moves their precision and recall)."""
     labels = list(labels)
     p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
     out: dict = {
@@ -45,6 +62,9 @@ def classification_metrics(y_true: Sequence[str], y_pred: Sequence[str], labels:
         out[f"recall/{label}"] = float(r[i])
         out[f"f1/{label}"] = float(f[i])
         out[f"support/{label}"] = int(s[i])
+    f_avg_labels = check_f_avg_labels(f_avg_labels, labels)
+    if f_avg_labels:
+        out["f_avg"] = float(np.mean([out[f"f1/{label}"] for label in f_avg_labels]))
     if fnc:
         out["fnc_score"] = fnc_score(y_true, y_pred)
         out["fnc_score_all_unrelated"] = fnc_score(y_true, [FNC_UNRELATED] * len(y_true))

@@ -17,6 +17,9 @@ def markdown_report(metrics: dict, labels: Sequence[str], title: str, images: Se
     lines = [f"# {title}", "", f"- examples: {metrics['n']}",
              f"- accuracy: {metrics['accuracy']:.4f}{interval('accuracy')}",
              f"- macro-F1: {metrics['macro_f1']:.4f}{interval('macro_f1')}"]
+    if "f_avg" in metrics:
+        lines.append(f"- F_avg (mean F1 of {', '.join(metrics.get('f_avg_labels', []))}): "
+                     f"{metrics['f_avg']:.4f}{interval('f_avg')}")
     for key, name in (("ece", "ECE (15 bins)"), ("brier", "Brier score")):
         if key in metrics:
             raw = metrics.get(f"{key}_uncalibrated")

@@ -13,6 +13,8 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from newsclf.errors import NewsclfError
+
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 # words that flag a refutation or a report of a claim; they separate agree / disagree / discuss
 REFUTING = ("fake", "fraud", "hoax", "false", "deny", "denies", "denied", "not", "despite", "nope", "doubt",
@@ -113,10 +115,19 @@ class PairFeatures(BaseEstimator, TransformerMixin):
     Relating features: TF-IDF cosine (word and char), binned word cosine (so a linear model can learn a
     threshold), token overlap (Jaccard; share of headline tokens in the body and in its first 100 tokens),
     BM25 of the headline against the body, and refuting / hedging word indicators.
+
+    ``body_char`` adds the body's character n-gram TF-IDF (short, noisy bodies such as tweets). ``headline_copies``
+    is for a handful of fixed headlines (stance targets such as "Atheism"): the body blocks are repeated once per
+    training headline, filled only in the rows of that headline, so a linear model learns weights shared by all
+    targets plus a correction per target ("frustratingly easy" feature augmentation, Daumé III 2007). A headline
+    unseen in training gets the shared weights alone.
     """
 
+    MAX_HEADLINE_COPIES = 50  # a copy of the body vocabulary per headline: for targets, not for FNC-1's 1,600 claims
+
     def __init__(self, word_ngram_range=(1, 2), char_ngram_range=(2, 5), min_df=2, max_df=1.0,
-                 max_features=50000, sublinear_tf=True, body_head_tokens=100, bm25_k1=1.2, bm25_b=0.75):
+                 max_features=50000, sublinear_tf=True, body_head_tokens=100, bm25_k1=1.2, bm25_b=0.75,
+                 body_char=False, headline_copies=False):
         self.word_ngram_range = word_ngram_range
         self.char_ngram_range = char_ngram_range
         self.min_df = min_df
@@ -126,9 +137,16 @@ class PairFeatures(BaseEstimator, TransformerMixin):
         self.body_head_tokens = body_head_tokens
         self.bm25_k1 = bm25_k1
         self.bm25_b = bm25_b
+        self.body_char = body_char
+        self.headline_copies = headline_copies
 
     def fit(self, X, y=None):
         headlines, bodies = zip(*X, strict=True) if len(X) else ((), ())
+        self.headlines_ = sorted(set(headlines)) if self.headline_copies else []
+        if len(self.headlines_) > self.MAX_HEADLINE_COPIES:
+            raise NewsclfError(f"model.pair_headline_copies: the training pairs have {len(self.headlines_)} distinct "
+                               f"headlines; expected at most {self.MAX_HEADLINE_COPIES} (one body copy per headline: "
+                               "meant for a few stance targets)")
         texts = sorted(set(headlines)) + sorted(set(bodies))  # each unique text once: bodies repeat a lot
         self.text_ = TextFeatures(self.word_ngram_range, self.char_ngram_range, self.min_df, self.max_df,
                                   self.max_features, self.sublinear_tf).fit(texts)
@@ -175,6 +193,10 @@ class PairFeatures(BaseEstimator, TransformerMixin):
             cosines.append(np.asarray(hv.multiply(bv).sum(axis=1)).ravel())  # rows are L2-normalised
             if name == "word":
                 parts += [hv, bv]
+                body_blocks = [bv]
+            elif self.body_char:
+                parts.append(bv)
+                body_blocks.append(bv)
         bins = np.zeros((len(X), len(COSINE_BINS) - 1), dtype=np.float32)
         bin_of = np.clip(np.digitize(cosines[0], COSINE_BINS) - 1, 0, len(COSINE_BINS) - 2)
         bins[np.arange(len(X)), bin_of] = 1.0
@@ -183,11 +205,17 @@ class PairFeatures(BaseEstimator, TransformerMixin):
         rel = np.array([self._relating(h_tok[i], b_tok[j]) for i, j in zip(h_idx, b_idx, strict=True)],
                        dtype=np.float32).reshape(len(X), -1)
         dense = np.hstack([np.stack(cosines, axis=1), bins, rel]).astype(np.float32)
+        if self.headlines_:  # one copy of the body blocks per training headline, non-zero in its rows only
+            body = sp.hstack(body_blocks, format="csr")
+            known = {h: k for k, h in enumerate(self.headlines_)}
+            row_head = np.array([known.get(heads[i], -1) for i in h_idx], dtype=np.int64)
+            parts += [sp.diags((row_head == k).astype(body.dtype)) @ body for k in range(len(self.headlines_))]
         return sp.hstack([*parts, sp.csr_matrix(dense)], format="csr")
 
     def get_state(self) -> tuple[dict, dict]:
         meta, arrays = self.text_.get_state()
-        meta = {"text": meta, "bm25_terms": self.bm25_terms_, "bm25_avgdl": self.bm25_avgdl_}
+        meta = {"text": meta, "bm25_terms": self.bm25_terms_, "bm25_avgdl": self.bm25_avgdl_,
+                **({"headlines": self.headlines_} if self.headlines_ else {})}
         arrays["bm25.idf"] = self.bm25_idf_.astype(np.float64)
         return meta, arrays
 
@@ -195,5 +223,9 @@ class PairFeatures(BaseEstimator, TransformerMixin):
         self.text_ = TextFeatures(self.word_ngram_range, self.char_ngram_range).set_state(meta["text"], arrays)
         self.bm25_terms_, self.bm25_avgdl_ = meta["bm25_terms"], meta["bm25_avgdl"]
         self.bm25_idf_ = arrays["bm25.idf"]
+        self.headlines_ = meta.get("headlines", [])
+        if bool(self.headlines_) != bool(self.headline_copies) or not all(isinstance(h, str) for h in self.headlines_):
+            raise NewsclfError("pair features: the saved headline list does not match pair_headline_copies="
+                               f"{self.headline_copies} (expected a list of headlines exactly when it is on)")
         self._index()
         return self

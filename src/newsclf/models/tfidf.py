@@ -28,7 +28,7 @@ class TfidfClassifier(FromLogits):
 
     def __init__(self, word_ngram_range=(1, 2), char_ngram_range=(2, 5), min_df=1, max_df=1.0,
                  max_features=None, sublinear_tf=True, classifier="logistic", C=4.0, class_weight="balanced",
-                 max_iter=2000, input_kind="text"):
+                 max_iter=2000, pair_body_char=False, pair_headline_copies=False, input_kind="text"):
         self.word_ngram_range = word_ngram_range
         self.char_ngram_range = char_ngram_range
         self.min_df = min_df
@@ -39,23 +39,37 @@ class TfidfClassifier(FromLogits):
         self.C = C
         self.class_weight = class_weight
         self.max_iter = max_iter
+        self.pair_body_char = pair_body_char  # pairs: the body's char n-grams as features too (tweets)
+        self.pair_headline_copies = pair_headline_copies  # pairs: body features per training headline (targets)
         self.input_kind = input_kind
         self.temperature_ = 1.0
 
     def get_params(self) -> dict:
         keys = ("word_ngram_range", "char_ngram_range", "min_df", "max_df", "max_features", "sublinear_tf", "classifier", "C",
-                "class_weight", "max_iter", "input_kind")
+                "class_weight", "max_iter", "pair_body_char", "pair_headline_copies", "input_kind")
         out = {k: getattr(self, k) for k in keys}
         for k in ("word_ngram_range", "char_ngram_range"):
             out[k] = list(out[k]) if out[k] else None
         return out
 
     def _features(self):
+        pair = {}
+        for key in ("pair_body_char", "pair_headline_copies"):
+            value = getattr(self, key)
+            if not isinstance(value, bool):
+                raise NewsclfError(f"model.{key}: expected true or false, found {value!r}")
+            if value and self.input_kind != "pair":
+                raise NewsclfError(f"model.{key}=true applies to pair inputs (task.input=pair); this task's input is "
+                                   f"{self.input_kind!r}")
+        if self.pair_body_char and not self.char_ngram_range:
+            raise NewsclfError("model.pair_body_char=true needs model.char_ngram_range (found null)")
+        if self.input_kind == "pair":
+            pair = {"body_char": self.pair_body_char, "headline_copies": self.pair_headline_copies}
         cls = PairFeatures if self.input_kind == "pair" else TextFeatures
         return cls(word_ngram_range=tuple(self.word_ngram_range),
                    char_ngram_range=tuple(self.char_ngram_range) if self.char_ngram_range else None,
                    min_df=self.min_df, max_df=self.max_df, max_features=self.max_features,
-                   sublinear_tf=self.sublinear_tf)
+                   sublinear_tf=self.sublinear_tf, **pair)
 
     def _class_weight(self):
         cw = self.class_weight

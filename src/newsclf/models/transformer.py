@@ -26,7 +26,7 @@ from newsclf.utils import fingerprint_texts, seed_everything
 log = logging.getLogger("newsclf")
 STATE_FILE = "newsclf_transformer.json"
 TINY = "tiny-random-bert"
-SELECT_METRICS = ("accuracy", "macro_f1", "fnc_score")
+SELECT_METRICS = ("accuracy", "macro_f1", "fnc_score", "f_avg")
 # keys that change how training runs, not what it computes: a resumed run may change them
 OPERATIONAL = ("save_every_steps", "log_every_steps", "progress", "eval_batch_size", "device",
                "mixed_precision", "num_threads")
@@ -80,7 +80,7 @@ class TransformerClassifier(FromLogits):
                  max_grad_norm=1.0, group_by_length=True, class_weight=None, early_stopping_patience=2,
                  select_metric="macro_f1", eval_batch_size=64, device="auto", mixed_precision="auto",
                  save_every_steps=200, log_every_steps=20, progress=True, num_threads=None, max_train_samples=None,
-                 dropout=None, input_kind="text"):
+                 dropout=None, f_avg_labels=None, input_kind="text"):
         self.pretrained = pretrained
         self.max_length = max_length
         self.truncation = truncation
@@ -105,6 +105,7 @@ class TransformerClassifier(FromLogits):
         self.num_threads = num_threads
         self.max_train_samples = max_train_samples
         self.dropout = dropout
+        self.f_avg_labels = list(f_avg_labels) if f_avg_labels else None  # select_metric=f_avg: mean F1 of these
         self.input_kind = input_kind
         self.temperature_ = 1.0
 
@@ -112,7 +113,7 @@ class TransformerClassifier(FromLogits):
                "learning_rate", "weight_decay", "warmup_ratio", "max_grad_norm", "group_by_length", "class_weight",
                "early_stopping_patience", "select_metric", "eval_batch_size", "device", "mixed_precision",
                "save_every_steps", "log_every_steps", "progress", "num_threads", "max_train_samples", "dropout",
-               "input_kind")
+               "f_avg_labels", "input_kind")
 
     def get_params(self) -> dict:
         return {k: getattr(self, k) for k in self._PARAMS}
@@ -139,15 +140,19 @@ class TransformerClassifier(FromLogits):
 
         def score(logits: np.ndarray, targets: np.ndarray) -> dict:
             y_pred = [labels[i] for i in logits.argmax(axis=1)]
-            m = classification_metrics([labels[i] for i in targets], y_pred, labels, fnc=fnc)
+            m = classification_metrics([labels[i] for i in targets], y_pred, labels, fnc=fnc,
+                                       f_avg_labels=self.f_avg_labels if metric == "f_avg" else None)
             return {"metric": m[metric], "accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
-                    **({"fnc_score": m["fnc_score"]} if fnc else {})}
+                    **({metric: m[metric]} if metric in ("fnc_score", "f_avg") else {})}
 
         return score
 
     def _check_params(self) -> None:
         if self.select_metric not in SELECT_METRICS:
             raise NewsclfError(f"model.select_metric: expected one of {SELECT_METRICS}, found {self.select_metric!r}")
+        if self.select_metric == "f_avg" and not self.f_avg_labels:
+            raise NewsclfError("model.select_metric=f_avg needs model.f_avg_labels (the labels whose F1 is averaged), "
+                               "found none")
         for key in ("epochs", "batch_size", "grad_accum_steps", "eval_batch_size"):
             value = getattr(self, key)
             if not isinstance(value, int) or isinstance(value, bool) or value < (0 if key == "epochs" else 1):
@@ -165,6 +170,8 @@ class TransformerClassifier(FromLogits):
 
     def _signature(self, X, y, seed: int) -> dict:
         params = {k: v for k, v in self.get_params().items() if k not in OPERATIONAL}
+        if params.get("f_avg_labels") is None:  # unset: the signature of states saved before the key existed
+            params.pop("f_avg_labels", None)
         return {"params": json.loads(json.dumps(params)), "labels": self.labels_, "seed": seed,
                 "train": fingerprint_texts([str(x) for x in X], y)}
 
@@ -180,6 +187,10 @@ class TransformerClassifier(FromLogits):
         X, y = _subsample(list(X), [str(v) for v in y], self.max_train_samples, seed)
         self._check_params()
         self.labels_ = sorted(set(y))
+        if self.select_metric == "f_avg":
+            from newsclf.evaluation.metrics import check_f_avg_labels
+
+            check_f_avg_labels(self.f_avg_labels, self.labels_)
         if len(self.labels_) < 2:
             raise NewsclfError(f"training data has {len(self.labels_)} label(s); need at least 2")
         weights = class_weights(self.class_weight, self.labels_, y)
