@@ -94,3 +94,13 @@ def test_target_stance_scores_by_f_avg_and_tunes_its_models(compose_cfg):
     # other tasks keep their plain pair features and have no f_avg labels
     assert workflows.instantiate(compose_cfg("config", ["task=stance", "model=transformer"]).model,
                                  input_kind="pair").get_params()["f_avg_labels"] is None
+
+
+def test_target_stance_best_is_minilm_and_the_tuned_tfidf(compose_cfg):
+    cfg = compose_cfg("config", ["experiment=target_stance_best"])
+    assert cfg.task.name == "target_stance"
+    built = workflows.instantiate(cfg.model, input_kind="pair")
+    assert built.kind == "ensemble.v1" and built.weights == {"minilm": 0.6, "tfidf": 0.4}
+    tfidf, minilm = built.members["tfidf"].get_params(), built.members["minilm"].get_params()
+    assert (tfidf["pair_body_char"], tfidf["pair_headline_copies"], tfidf["C"]) == (True, True, 1.0)
+    assert minilm["select_metric"] == "f_avg" and minilm["f_avg_labels"] == ["AGAINST", "FAVOR"]
