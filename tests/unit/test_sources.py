@@ -2,6 +2,7 @@
 
 import csv
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -262,8 +263,9 @@ def test_semeval_pairs_encoding_tag_and_split_stratified_by_target_and_label(tmp
     src = SemEval2016Stance(train_file="train.txt", test_file="test.txt", dev_fraction=0.5)
     dsd = src.load(tmp_path)
     assert len(dsd["train"]) == 30 and len(dsd["dev"]) == 30 and len(dsd["test"]) == 1
-    cells = {(h, y) for h, y in zip(dsd["dev"]["headline"], dsd["dev"]["label"], strict=True)}
-    assert len(cells) == 6  # every (target, stance) cell on both sides of the split
+    for split in ("train", "dev"):  # every (target, stance) cell on both sides of the split, 5 rows each
+        cells = Counter(zip(dsd[split]["headline"], dsd[split]["label"], strict=True))
+        assert len(cells) == 6 and set(cells.values()) == {5}
     first = dsd["train"][0]
     assert first["headline"] in ("Atheism", "Climate Change is a Real Concern")
     assert "\u2018" in first["body"] and "#SemST" not in first["body"]  # decoded as cp1252, tag removed
