@@ -309,14 +309,13 @@ class SemEval2016Stance(Source):
         base = root / self.dir
         train_all = self._read(base / self.train_file, self.encoding)
         # stratify by (target, label): every target keeps its label mix in dev
-        strata = [{**r, "label": f'{r["headline"]}\t{r["label"]}'} for r in train_all]
+        strata = [{"i": i, "label": f'{r["headline"]}\t{r["label"]}'} for i, r in enumerate(train_all)]
         try:
             rest, held = stratified_split(strata, self.dev_fraction, self.split_seed)
         except ValueError as exc:  # a (target, label) cell too small for a stratified dev split
             raise NewsclfError(f"{base / self.train_file}: cannot hold out a dev split of {self.dev_fraction} "
                                f"stratified by (target, label): {exc}") from None
-        by_id = {r["id"]: r for r in train_all}
-        splits = {"train": [by_id[r["id"]] for r in rest], "dev": [by_id[r["id"]] for r in held]}
+        splits = {"train": [train_all[r["i"]] for r in rest], "dev": [train_all[r["i"]] for r in held]}
         if self.test_file:
             splits["test"] = self._read(base / self.test_file, "utf-8")
         return datasets.DatasetDict({s: _to_dataset(r, self.columns) for s, r in splits.items()})

@@ -187,13 +187,13 @@ class PairFeatures(BaseEstimator, TransformerMixin):
         # bodies (and headlines) repeat across pairs: vectorise and tokenise each distinct text once
         heads, h_idx = _distinct([h for h, _ in X])
         bods, b_idx = _distinct([b for _, b in X])
-        parts, cosines = [], []
+        parts, cosines, body_blocks = [], [], []
         for name, vec in self.text_.vectorizers_.items():
             hv, bv = vec.transform(heads)[h_idx], vec.transform(bods)[b_idx]
             cosines.append(np.asarray(hv.multiply(bv).sum(axis=1)).ravel())  # rows are L2-normalised
             if name == "word":
                 parts += [hv, bv]
-                body_blocks = [bv]
+                body_blocks.append(bv)
             elif self.body_char:
                 parts.append(bv)
                 body_blocks.append(bv)
