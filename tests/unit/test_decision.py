@@ -64,3 +64,32 @@ def test_bad_rules_are_refused_in_one_line(rule, labels, message):
         check_decision(rule, labels, "decision")
     with pytest.raises(NewsclfError):
         decide(np.full((1, len(labels)), 1 / len(labels)), labels, rule)
+
+
+def test_decision_weight_benchmark_keeps_the_related_call_and_reweights_only_among_related():
+    """benchmarks/stance_decision_weights.py: weights of 1 give the rule's own labels; a weight moves labels only
+    among pairs the rule calls related; a story is what gold-related pairs join, whatever unrelated pairs link."""
+    from tests.conftest import load_benchmark
+
+    bench = load_benchmark("stance_decision_weights")
+    rng = np.random.default_rng(1)
+    probs = rng.dirichlet([1.0, 1.0, 1.5, 3.0], size=3000)
+    base = decide_indices(probs, FNC, "fnc")
+    assert np.array_equal(bench.reweighted(probs, FNC, "fnc", {}), base)
+    heavy = bench.reweighted(probs, FNC, "fnc", {"disagree": 1e9})
+    related = base != FNC.index("unrelated")
+    assert np.array_equal(heavy[~related], base[~related])
+    assert set(heavy[related].tolist()) == {FNC.index("disagree")}
+
+    records = [{"headline": "h1", "body_id": "1", "label": "agree"},
+               {"headline": "h2", "body_id": "1", "label": "discuss"},   # h2 joins h1 through body 1
+               {"headline": "h3", "body_id": "2", "label": "disagree"},
+               {"headline": "h1", "body_id": "2", "label": "unrelated"},  # links nothing
+               {"headline": "h4", "body_id": "1", "label": "unrelated"}]  # its own story
+    s = bench.story_ids(records).tolist()
+    assert s[0] == s[1] == s[3] and s[2] != s[0] and len({s[0], s[2], s[4]}) == 3
+
+    gold = [FNC[i] for i in rng.choice(4, size=3000, p=[0.1, 0.05, 0.2, 0.65])]
+    stories = np.arange(3000) % 40
+    runs = bench.nested(probs, gold, FNC, "fnc", stories, [{}], slack=0.0, repeats=5)
+    assert [(r["d_fnc"], r["d_macro_f1"]) for r in runs] == [(0.0, 0.0)] * 5  # only the rule itself on offer
