@@ -93,3 +93,12 @@ def test_decision_weight_benchmark_keeps_the_related_call_and_reweights_only_amo
     stories = np.arange(3000) % 40
     runs = bench.nested(probs, gold, FNC, "fnc", stories, [{}], slack=0.0, repeats=5)
     assert [(r["d_fnc"], r["d_macro_f1"]) for r in runs] == [(0.0, 0.0)] * 5  # only the rule itself on offer
+
+    # disagree ranked perfectly but never the most probable: weight 2 turns exactly the gold disagree pairs
+    gold = ["disagree"] * 100 + ["discuss"] * 300 + ["unrelated"] * 600
+    rows = {"disagree": [0.05, 0.35, 0.55, 0.05], "discuss": [0.05, 0.10, 0.80, 0.05],
+            "unrelated": [0.02, 0.02, 0.06, 0.90]}
+    probs = np.array([rows[g] for g in gold])
+    runs = bench.nested(probs, gold, FNC, "fnc", np.arange(1000) % 20, [{}, {"disagree": 2.0}], slack=0.0,
+                        repeats=5)
+    assert all(r["weights"] == {"disagree": 2.0} and r["d_fnc"] > 0 and r["d_macro_f1"] > 0.2 for r in runs)
