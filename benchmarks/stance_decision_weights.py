@@ -7,8 +7,8 @@ The checkpoint is run once on its dev split. The related / unrelated call stays 
 (``task.decision``); among the pairs it calls related, the label becomes ``argmax_c w_c P(c)`` with weights for
 `agree` and `disagree` (`discuss` keeps 1). Printed:
 
-- how well the probabilities rank each related label among the gold related pairs (ROC AUC, average precision),
-  the ceiling on what any re-weighting can gain;
+- how well the probabilities rank each related label among the gold related pairs (ROC AUC, average precision):
+  a weight can only move labels in that order, so a ranking near chance (AUC 0.5) leaves it nothing to gain;
 - FNC score / macro-F1 / per-class F1 at each pair of weights on the whole split (in-sample: optimistic);
 - a nested estimate: the split's stories (headlines and bodies joined through their related pairs) are cut in
   two halves at random, the weights are chosen on one half (best macro-F1 among those losing at most ``--slack``
@@ -93,6 +93,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=100)
     args = parser.parse_args()
     try:
+        if args.repeats < 1 or not args.slack >= 0:
+            raise NewsclfError(f"--repeats {args.repeats} --slack {args.slack}: expected repeats >= 1 and slack >= 0")
         ckpt = load_checkpoint(args.checkpoint)
         labels = list(ckpt.labels)
         if not ckpt.manifest["task"].get("fnc_metric") or not {"agree", "disagree", FNC_UNRELATED} <= set(labels):
@@ -109,6 +111,9 @@ def main() -> None:
     for name in ("agree", "disagree", "discuss"):
         k = labels.index(name)
         hit = y[related] == k
+        if hit.all() or not hit.any():
+            print(f"  {name:9s} among gold related: share {hit.mean():.3f} (no ranking to measure)")
+            continue
         print(f"  {name:9s} among gold related: share {hit.mean():.3f}, ROC AUC {roc_auc_score(hit, probs[related, k]):.3f}, "
               f"AP {average_precision_score(hit, probs[related, k]):.3f}")
     grid = [{"agree": a, "disagree": d} for a, d in itertools.product(AGREE_WEIGHTS, DISAGREE_WEIGHTS)]
