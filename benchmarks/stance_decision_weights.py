@@ -26,10 +26,10 @@ import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from newsclf.checkpoint import load_checkpoint
+from newsclf.data.sources import story_nodes, story_sets
 from newsclf.errors import NewsclfError
 from newsclf.evaluation.decision import decide_indices
 from newsclf.evaluation.metrics import FNC_UNRELATED, classification_metrics
-from newsclf.utils import UnionFind
 from newsclf.workflows import _records_from_checkpoint_data
 
 AGREE_WEIGHTS = (1.0, 1.25, 1.5, 2.0, 2.5)
@@ -51,13 +51,9 @@ def reweighted(probs: np.ndarray, labels: list[str], rule: str, weights: dict[st
 def story_ids(records: list[dict]) -> np.ndarray:
     """A story per pair: headlines and bodies joined through gold-related pairs; a pair goes with its headline
     (unrelated pairs, which link stories only by chance, join nothing)."""
-    sets = UnionFind()
-    for r in records:
-        sets.find("h:" + r["headline"])
-        if r["label"] != FNC_UNRELATED:
-            sets.union("h:" + r["headline"], "b:" + r["body_id"])
+    sets = story_sets(records)
     ids: dict[str, int] = {}
-    return np.array([ids.setdefault(sets.find("h:" + r["headline"]), len(ids)) for r in records], dtype=np.int64)
+    return np.array([ids.setdefault(sets.find(story_nodes(r)[0]), len(ids)) for r in records], dtype=np.int64)
 
 
 def _metrics(gold: list[str], pred: np.ndarray, labels: list[str], rows: np.ndarray) -> dict:

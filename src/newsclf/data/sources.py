@@ -202,25 +202,33 @@ class Fnc1(Source):
         return datasets.DatasetDict({s: _to_dataset(r, self.columns) for s, r in splits.items()})
 
 
-def topic_split(pairs: list[dict], fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
-    """(train, dev) with whole stories in dev: union-find over related pairs joins headlines and bodies."""
+def story_nodes(r: dict) -> tuple[str, str]:
+    """A pair's headline and body as nodes of ``story_sets``."""
+    return "h:" + r["headline"], "b:" + r["body_id"]
+
+
+def story_sets(pairs: list[dict]) -> UnionFind:
+    """Headlines and bodies (``story_nodes``) joined through their related pairs: one set per story. Unrelated
+    pairs, which FNC-1 made by pairing stories at random, join nothing."""
     sets = UnionFind()
-    find = sets.find
-
-    def node(r: dict) -> tuple[str, str]:
-        return "h:" + r["headline"], "b:" + r["body_id"]
-
     for r in pairs:
-        h, b = node(r)
-        find(h), find(b)
+        h, b = story_nodes(r)
+        sets.find(h), sets.find(b)
         if r["label"] != "unrelated":
             sets.union(h, b)
+    return sets
+
+
+def topic_split(pairs: list[dict], fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
+    """(train, dev) with whole stories (``story_sets``) in dev."""
+    sets = story_sets(pairs)
+    find = sets.find
     stories = sorted({find(x) for x in list(sets.parent)})
     rng = np.random.default_rng(seed)
     held = set(rng.permutation(stories)[: max(1, round(fraction * len(stories)))].tolist())
     train, dev = [], []
     for r in pairs:
-        h, b = (find(x) in held for x in node(r))
+        h, b = (find(x) in held for x in story_nodes(r))
         if h and b:
             dev.append(r)
         elif not h and not b:
