@@ -7,6 +7,7 @@ A checkpoint is a directory that describes itself::
                       spec, metrics, seed, data fingerprints, library versions, git commit, payload sha256s
       config.yaml     the resolved run config
       model/          the payload: JSON + safetensors (tfidf.v1) or safetensors + tokenizer (transformer.v1)
+      seen_claims.json  only with task.new_claim_weights: hashes of the training claims (newsclf.evaluation.decision)
 
 It is written under a temporary name and renamed into place, so a crash never leaves a half-written
 checkpoint that loads. Loading never unpickles and never imports anything named by the checkpoint: the model
@@ -19,18 +20,19 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from newsclf.data.inputs import InputSpec
 from newsclf.errors import NewsclfError
-from newsclf.evaluation.decision import check_decision
+from newsclf.evaluation.decision import Decider, check_claim_weights, check_decision
 from newsclf.models import registry
 from newsclf.utils import atomic_path, fingerprint_file, git_commit, library_versions
 
 FORMAT_VERSION = 1
-MANIFEST, CONFIG, MODEL_DIR = "manifest.json", "config.yaml", "model"
+MANIFEST, CONFIG, MODEL_DIR, SEEN_CLAIMS = "manifest.json", "config.yaml", "model", "seen_claims.json"
 
 
 @dataclass
@@ -40,6 +42,7 @@ class Checkpoint:
     model: Any
     input_spec: InputSpec
     labels: list[str] = field(default_factory=list)
+    seen_claims: frozenset[str] = frozenset()  # claim_key of every training claim (task.new_claim_weights)
 
     @property
     def fingerprint(self) -> str:
@@ -54,34 +57,51 @@ class Checkpoint:
         """How labels are chosen from the probabilities (newsclf.evaluation.decision); older checkpoints: argmax."""
         return self.manifest["task"].get("decision", "argmax")
 
+    def decider(self, rule: str | None = None) -> Decider:
+        """The checkpoint's way of picking labels; ``rule`` replaces its ``task.decision`` (not its weights)."""
+        return Decider(tuple(self.labels), check_decision(rule or self.decision, self.labels, "decision"),
+                       dict(self.manifest["task"].get("new_claim_weights") or {}), self.seen_claims)
+
 
 def _payload_hashes(model_dir: Path) -> dict[str, str]:
     return {str(p.relative_to(model_dir)): fingerprint_file(p) for p in sorted(model_dir.rglob("*")) if p.is_file()}
 
 
 def save_checkpoint(path: str | Path, model, *, task: dict, input_spec: InputSpec, extra: dict,
-                    config_yaml: str) -> Path:
-    """Write ``model`` and its manifest atomically to ``path`` (replacing an older checkpoint there)."""
+                    config_yaml: str, seen_claims: Iterable[str] | None = None) -> Path:
+    """Write ``model`` and its manifest atomically to ``path`` (replacing an older checkpoint there).
+    ``seen_claims``: the claim_key of every training claim, kept when ``task`` has ``new_claim_weights``."""
     path = Path(path)
+    files = {"model": MODEL_DIR, "config": CONFIG}
     with atomic_path(path) as tmp:
         tmp.mkdir()
         model.save(tmp / MODEL_DIR)
         (tmp / CONFIG).write_text(config_yaml, encoding="utf-8")
+        claims_hash = {}
+        if task.get("new_claim_weights"):
+            if seen_claims is None:
+                raise NewsclfError("task.new_claim_weights: the checkpoint needs the training claims (seen_claims)")
+            (tmp / SEEN_CLAIMS).write_text(json.dumps({"key": "sha256 of the case-folded, whitespace-collapsed "
+                                                              "claim, first 16 hex digits",
+                                                       "claims": sorted(set(seen_claims))}), encoding="utf-8")
+            files["seen_claims"] = SEEN_CLAIMS
+            claims_hash = {"seen_claims_sha256": fingerprint_file(tmp / SEEN_CLAIMS)}
         manifest = {
             "format_version": FORMAT_VERSION,
             "model_kind": model.kind,
             "params": model.get_params(),
             "labels": list(model.labels_),
             "task": {**task, "input": input_spec.to_dict()},
-            "files": {"model": MODEL_DIR, "config": CONFIG},
+            "files": files,
             "payload_sha256": _payload_hashes(tmp / MODEL_DIR),
+            **claims_hash,
             "versions": library_versions(),
             "git_commit": git_commit(),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             **extra,
         }
-        manifest["fingerprint"] = hashlib.sha256(
-            json.dumps(manifest["payload_sha256"], sort_keys=True).encode()).hexdigest()[:16]
+        manifest["fingerprint"] = hashlib.sha256(json.dumps(
+            {**manifest["payload_sha256"], **claims_hash}, sort_keys=True).encode()).hexdigest()[:16]
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     return path
 
@@ -147,6 +167,8 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     if not isinstance(task, dict) or not isinstance(task.get("name"), str):
         raise NewsclfError(f"{path / MANIFEST}: field 'task' must be an object with the task's 'name' and 'input'")
     check_decision(task.get("decision", "argmax"), labels, f"{path / MANIFEST}: field 'task.decision'")
+    check_claim_weights(task.get("new_claim_weights"), labels, f"{path / MANIFEST}: field 'task.new_claim_weights'")
+    seen_claims = _seen_claims(path, manifest) if task.get("new_claim_weights") else frozenset()
     try:
         spec = InputSpec(**manifest["task"]["input"])
     except (KeyError, TypeError) as e:
@@ -159,4 +181,25 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         raise NewsclfError(f"{model_dir}: cannot load the {kind} payload ({type(e).__name__}: {e})") from None
     if list(model.labels_) != labels:
         raise NewsclfError(f"{path / MANIFEST}: labels {labels} do not match the model payload's {model.labels_}")
-    return Checkpoint(path=path, manifest=manifest, model=model, input_spec=spec, labels=labels)
+    return Checkpoint(path=path, manifest=manifest, model=model, input_spec=spec, labels=labels,
+                      seen_claims=seen_claims)
+
+
+def _seen_claims(path: Path, manifest: dict) -> frozenset[str]:
+    """The training claims' hashes, checked against the manifest's sha256."""
+    name = manifest["files"].get("seen_claims")
+    if name is None:
+        raise NewsclfError(f"{path / MANIFEST}: field 'task.new_claim_weights' is set, but 'files.seen_claims' "
+                           "(the training claims) is missing")
+    file = _inside(path, name, "seen_claims")
+    if not file.is_file():
+        raise NewsclfError(f"{file}: the training claims listed in the manifest are missing")
+    if fingerprint_file(file) != manifest.get("seen_claims_sha256"):
+        raise NewsclfError(f"{file}: sha256 does not match the manifest's 'seen_claims_sha256' (modified)")
+    try:
+        claims = json.loads(file.read_text(encoding="utf-8"))["claims"]
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as e:
+        raise NewsclfError(f"{file}: expected JSON with a 'claims' list ({type(e).__name__})") from None
+    if not isinstance(claims, list) or not all(isinstance(c, str) for c in claims):
+        raise NewsclfError(f"{file}: field 'claims' must list claim hashes (strings)")
+    return frozenset(claims)

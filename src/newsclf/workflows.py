@@ -5,6 +5,7 @@ Each reads like a table of contents; everything below receives plain Python valu
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import importlib
 import json
@@ -32,7 +33,7 @@ from newsclf.evaluation.calibration import (
     reliability_bins,
     uncalibrated,
 )
-from newsclf.evaluation.decision import check_decision, decide
+from newsclf.evaluation.decision import Decider, check_decision, claim_key, decide
 from newsclf.evaluation.metrics import FNC_UNRELATED, check_f_avg_labels, classification_metrics, prefixed
 from newsclf.evaluation.plots import write_split_plots
 from newsclf.evaluation.report import markdown_report
@@ -147,16 +148,26 @@ def check_split_labels(splits: dict[str, list[dict]], labels: list[str]) -> None
 
 
 def score_split(model, spec: InputSpec, records: list[dict], labels: list[str], fnc: bool,
-                decision: str = "argmax", bootstrap: int = 0, groups: list[str] | None = None,
+                decision: str | Decider = "argmax", bootstrap: int = 0, groups: list[str] | None = None,
                 unit: str = "row", f_avg_labels: list[str] | None = None) -> dict:
-    """Metrics of ``model`` on labelled records, calibration measures included; labels by ``decision``. With
-    ``bootstrap`` > 0, 95% intervals from that many resamples of the rows (of whole groups when ``groups`` gives
-    one key per record, named ``unit``; see ``bootstrap_groups``) under ``metrics["bootstrap"]``."""
+    """Metrics of ``model`` on labelled records, calibration measures included; labels by ``decision`` (a rule
+    name or a checkpoint's :class:`Decider`). With ``bootstrap`` > 0, 95% intervals from that many resamples of
+    the rows (of whole groups when ``groups`` gives one key per record, named ``unit``; see ``bootstrap_groups``)
+    under ``metrics["bootstrap"]``."""
+    decider = decision if isinstance(decision, Decider) else Decider(tuple(labels), decision)
+    decision = decider.rule
     probs = model.predict_proba(spec.model_inputs(records))
     y_true = [r["label"] for r in records]
-    y_pred = decide(probs, labels, decision)
+    claims = spec.claims(records) if decider.needs_claims else None
+    y_pred = decider.decide(probs, claims)
     metrics = classification_metrics(y_true, y_pred, labels, fnc=fnc, f_avg_labels=f_avg_labels)
     metrics["decision"] = decision
+    if claims is not None:  # how many pairs the weights could touch, and what the rule alone scores
+        metrics["new_claim_pairs"] = int(decider.new_claims(claims).sum())
+        plain = classification_metrics(y_true, decide(probs, labels, decision), labels, fnc=fnc,
+                                       f_avg_labels=f_avg_labels)
+        metrics.update({f"unweighted/{k}": plain[k] for k in ("accuracy", "macro_f1", "fnc_score", "f_avg")
+                        if k in plain})
     if f_avg_labels:
         metrics["f_avg_labels"] = list(f_avg_labels)
     if bootstrap:
@@ -217,12 +228,17 @@ def train(cfg: DictConfig) -> dict:
     source, dsd, splits = load_splits(cfg.data, cfg.data_root, cfg.max_train_samples, cfg.max_eval_samples, cfg.seed)
     labels = source.label_list(dsd)
     check_split_labels(splits, labels)
-    decision = check_decision(cfg.task.get("decision", "argmax"), labels)
     f_avg = check_f_avg_labels(cfg.task.get("f_avg_labels"), labels)  # fails before training, not after
     if cfg.task.fnc_metric and FNC_UNRELATED not in labels:  # the FNC score of other labels would be a silent 0
         raise NewsclfError(f"task.fnc_metric=true needs FNC-1 labels ('unrelated', 'agree', ...), found {labels}; "
                            "for (target, text) stance use task=target_stance")
     train_recs, dev_recs = splits["train"], splits.get("dev", [])
+    decider = Decider(tuple(labels), check_decision(cfg.task.get("decision", "argmax"), labels),
+                      cfg.task.get("new_claim_weights") or {})
+    seen_claims = None
+    if decider.needs_claims:  # pair input only: fails here, before training
+        seen_claims = frozenset(map(claim_key, spec.claims(train_recs)))
+        decider = dataclasses.replace(decider, seen_claims=seen_claims)
     model = instantiate(cfg.model, input_kind=spec.kind)
     if world_size() > 1 and not getattr(model, "distributed", False):
         raise NewsclfError(f"{type(model).__name__} trains in one process: start it with python, not with "
@@ -241,7 +257,7 @@ def train(cfg: DictConfig) -> dict:
     metrics = {"train_time_s": round(train_time, 3)}
     for name, records in splits.items():
         if name != "train" and labelled(records):
-            scores = score_split(model, spec, records, labels, cfg.task.fnc_metric, decision, f_avg_labels=f_avg)
+            scores = score_split(model, spec, records, labels, cfg.task.fnc_metric, decider, f_avg_labels=f_avg)
             metrics.update(prefixed(scores, name))
             if name == "dev":  # dev plots beside the checkpoint: cheap, and the leaderboard embeds them
                 write_split_plots(out, scores, labels, f"{cfg.task.name} / dev", prefix="dev_")
@@ -250,8 +266,10 @@ def train(cfg: DictConfig) -> dict:
     save_checkpoint(out / "checkpoint", model, task={"name": cfg.task.name, "select_metric": cfg.task.select_metric,
                                                       "fnc_metric": bool(cfg.task.fnc_metric),
                                                       **({"f_avg_labels": f_avg} if f_avg else {}),
-                                                      "decision": decision},
-                    input_spec=spec, config_yaml=OmegaConf.to_yaml(cfg, resolve=True),
+                                                      "decision": decider.rule,
+                                                      **({"new_claim_weights": decider.new_claim_weights}
+                                                         if decider.needs_claims else {})},
+                    input_spec=spec, config_yaml=OmegaConf.to_yaml(cfg, resolve=True), seen_claims=seen_claims,
                     extra={"seed": cfg.seed, "metrics": metrics, "calibration": calibration,
                            "data": {"source": OmegaConf.to_container(cfg.data, resolve=True),
                                     "fingerprints": fingerprints, "sizes": {k: len(v) for k, v in splits.items()}}})
@@ -331,7 +349,7 @@ def evaluate(cfg: DictConfig) -> dict:
     """Load a checkpoint, score it on a split of its data set or on a labelled file, write metrics + report."""
     out = run_dir()
     ckpt = load_checkpoint(cfg.checkpoint)
-    decision = check_decision(cfg.get("decision") or ckpt.decision, ckpt.labels, "decision")
+    decision = ckpt.decider(cfg.get("decision"))
     if cfg.get("input"):
         records = list(read_records(cfg.input, kind=ckpt.input_spec.kind, label_field="label"))
         name = "input"

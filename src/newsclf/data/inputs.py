@@ -55,6 +55,13 @@ class InputSpec:
     def model_inputs(self, records: Iterable[dict]) -> list:
         return [self.model_input(r) for r in records]
 
+    def claims(self, records: Iterable[dict]) -> list[str]:
+        """Each pair's claim (the cleaned headline / target, as the model sees it); pair tasks only."""
+        if self.kind != "pair":
+            raise NewsclfError("task.new_claim_weights: claims exist only for pair input (task.input=pair), "
+                               f"found {self.kind!r}")
+        return [self.clean(r.get("headline")) for r in records]
+
 
 def columns_to_records(columns: dict[str, Sequence]) -> list[dict]:
     """Turn a column dict (``Dataset[:]``) into a list of row dicts."""

@@ -17,11 +17,21 @@
 A rule is a utility matrix ``U[gold, predicted]``; the label is ``argmax_k sum_g P(g) U[g, k]``. The rule is
 recorded in the checkpoint (``manifest.task.decision``), so evaluate, predict and serve apply the one it was
 trained and measured with.
+
+New claims (``task.new_claim_weights``, pair tasks)
+    Label weights for the pairs whose claim (the first text: FNC-1's headline) never occurs in the training data.
+    Among the pairs the rule calls related, such a pair's label becomes ``argmax_c w_c P(c)`` over the related
+    labels (a label without a weight weighs 1); pairs with a known claim, and the related / unrelated call, are
+    left as the rule has them. Why: a model that has seen a claim's other pairs in training is sure of its
+    `disagree` pairs, one facing a new claim is shy of them (BENCHMARKS.md "Class weights at decision time").
+    The training claims are kept as hashes (:func:`claim_key`) in the checkpoint (``seen_claims.json``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -67,3 +77,70 @@ def decide_indices(probs: np.ndarray, labels: Sequence[str], rule: str = "argmax
 def decide(probs: np.ndarray, labels: Sequence[str], rule: str = "argmax") -> list[str]:
     """The chosen label per row of ``probs``."""
     return [labels[i] for i in decide_indices(probs, labels, rule)]
+
+
+def claim_key(claim: str | None) -> str:
+    """A claim's identity: the sha256 (first 16 hex digits) of its case-folded, whitespace-collapsed text."""
+    return hashlib.sha256(" ".join((claim or "").casefold().split()).encode("utf-8")).hexdigest()[:16]
+
+
+def check_claim_weights(weights, labels: Sequence[str], where: str = "task.new_claim_weights") -> dict[str, float]:
+    """``weights`` as ``{related label: positive float}`` ({} for none), else a one-line error naming ``where``."""
+    if weights is None:
+        return {}
+    if not isinstance(weights, Mapping):
+        raise NewsclfError(f"{where}: expected a mapping of label to weight (e.g. {{disagree: 1.5}}) or null, "
+                           f"found {weights!r}")
+    out = {}
+    for label, w in weights.items():
+        if label not in labels or label == FNC_UNRELATED:
+            raise NewsclfError(f"{where}: {label!r} is not a related label; expected some of "
+                               f"{[v for v in labels if v != FNC_UNRELATED]}")
+        if isinstance(w, bool) or not isinstance(w, int | float) or not w > 0:
+            raise NewsclfError(f"{where}.{label}: expected a positive number, found {w!r}")
+        out[str(label)] = float(w)
+    if out and FNC_UNRELATED not in labels:
+        raise NewsclfError(f"{where}: weights among related labels need FNC-1 labels ({FNC_UNRELATED!r} and "
+                           f"some of {list(FNC_RELATED)}), found {list(labels)}")
+    return out
+
+
+@dataclass(frozen=True)
+class Decider:
+    """How one checkpoint picks labels: the rule (``task.decision``) and, for pairs with a claim that training
+    never saw, the related-label weights (``task.new_claim_weights``, with the hashes of the training claims)."""
+
+    labels: tuple[str, ...]
+    rule: str = "argmax"
+    new_claim_weights: dict[str, float] = field(default_factory=dict)
+    seen_claims: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "labels", tuple(self.labels))
+        check_decision(self.rule, self.labels)
+        object.__setattr__(self, "new_claim_weights", check_claim_weights(self.new_claim_weights, self.labels))
+
+    @property
+    def needs_claims(self) -> bool:
+        return bool(self.new_claim_weights)
+
+    def new_claims(self, claims: Sequence[str | None]) -> np.ndarray:
+        """Per pair: True when its claim is not among the training claims."""
+        return np.fromiter((claim_key(c) not in self.seen_claims for c in claims), dtype=bool, count=len(claims))
+
+    def indices(self, probs: np.ndarray, claims: Sequence[str | None] | None = None) -> np.ndarray:
+        """The chosen label's index per row of ``probs``; ``claims`` (one per row) when weights are set."""
+        chosen = decide_indices(probs, self.labels, self.rule)
+        if not self.needs_claims:
+            return chosen
+        if claims is None or len(claims) != len(chosen):
+            raise NewsclfError(f"task.new_claim_weights needs the claim of every pair ({len(chosen)}), "
+                               f"found {None if claims is None else len(claims)}")
+        unrelated = self.labels.index(FNC_UNRELATED)
+        w = np.array([0.0 if v == FNC_UNRELATED else self.new_claim_weights.get(v, 1.0) for v in self.labels])
+        rows = (chosen != unrelated) & self.new_claims(claims)
+        chosen[rows] = (np.asarray(probs, dtype=np.float64)[rows] * w).argmax(axis=1)
+        return chosen
+
+    def decide(self, probs: np.ndarray, claims: Sequence[str | None] | None = None) -> list[str]:
+        return [self.labels[i] for i in self.indices(probs, claims)]

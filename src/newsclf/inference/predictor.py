@@ -7,7 +7,8 @@ Record schema (JSONL, one per input document, in input order)::
 
 ``id`` is present when the input had one; ``scores`` holds the calibrated probabilities, most probable first
 (only the ``top_k`` best when asked, plus ``label``'s own); ``label`` is the most probable label, or the one the
-checkpoint's decision rule picks (``task.decision``, e.g. ``fnc``: newsclf.evaluation.decision); ``evidence``
+checkpoint's decision rule picks (``task.decision``, e.g. ``fnc``, and ``task.new_claim_weights`` for pairs
+whose headline training never saw: newsclf.evaluation.decision); ``evidence``
 only for checkpoints whose task strips syndication markers (the markers found in the raw input; ``scores`` come
 from the marker-free text); ``runtime`` only when an exported ONNX model produced the scores (``onnx`` or
 ``onnx-int8``). See docs/serving.md.
@@ -34,7 +35,6 @@ from newsclf.checkpoint import Checkpoint, load_checkpoint
 from newsclf.data.markers import evidence
 from newsclf.data.text import join_title
 from newsclf.errors import NewsclfError
-from newsclf.evaluation.decision import check_decision, decide_indices
 
 RUNTIMES = ("native", "onnx")
 # documents per model call: a TF-IDF call has a fixed cost worth spreading; a transformer batch pads to its
@@ -100,7 +100,8 @@ class Predictor:
         self.checkpoint = checkpoint
         self.spec = checkpoint.input_spec
         self.labels = checkpoint.labels
-        self.decision = check_decision(decision or checkpoint.decision, self.labels, "decision")
+        self.decider = checkpoint.decider(decision)
+        self.decision = self.decider.rule
         self.top_k = _positive_int(top_k, "top_k")
         self.threads = _positive_int(threads, "threads")
         if runtime not in RUNTIMES:
@@ -152,7 +153,8 @@ class Predictor:
     def describe(self) -> dict:
         """What answers: model kind, checkpoint fingerprint, task, labels, decision rule (``GET /health``)."""
         return {**self._static, "task": self.checkpoint.task, "input": self.spec.kind, "labels": list(self.labels),
-                "decision": self.decision}
+                "decision": self.decision,
+                **({"new_claim_weights": self.decider.new_claim_weights} if self.decider.needs_claims else {})}
 
     # -- probabilities ----------------------------------------------------------------------------------------
     def _inference(self):
@@ -220,7 +222,10 @@ class Predictor:
         order = np.argsort(-probs, axis=1, kind="stable")
         if self.top_k:
             order = order[:, : self.top_k]
-        chosen = order[:, 0] if self.decision == "argmax" else decide_indices(probs, self.labels, self.decision)
+        if self.decision == "argmax" and not self.decider.needs_claims:
+            chosen = order[:, 0]
+        else:
+            chosen = self.decider.indices(probs, self.spec.claims(records) if self.decider.needs_claims else None)
         labels, values, ranks = self.labels, probs.tolist(), order.tolist()
         out = []
         for rec, p, rank, k in zip(records, values, ranks, chosen.tolist(), strict=True):
