@@ -4,7 +4,8 @@ over B more than the sample's noise? Usage:
     NEWSCLF_DATA_ROOT=../shared/data python benchmarks/compare_checkpoints.py A B [--split dev] [--group body_id]
 
 Both checkpoints must have been trained on the same data set (the split's SHA-256 fingerprints in their manifests
-must agree). Each labels the split with its own decision rule (``task.decision``) unless ``--decision`` is given.
+must agree). Each labels the split with its own decision rule (``task.decision``, unless ``--decision`` is
+given) and its own ``task.new_claim_weights``, if it has them.
 ``--group`` names a record field whose rows are resampled together (FNC-1: ``body_id``; pairs that share a body
 are not independent). Prints a Markdown table: each metric for A and B with its interval, then A - B with the
 interval of the difference over the same draws and the share of draws in which A did not beat B.
@@ -18,7 +19,6 @@ import time
 from newsclf.checkpoint import load_checkpoint
 from newsclf.errors import NewsclfError
 from newsclf.evaluation.bootstrap import bootstrap_intervals, paired_difference
-from newsclf.evaluation.decision import check_decision, decide
 from newsclf.evaluation.metrics import check_f_avg_labels, classification_metrics
 from newsclf.workflows import _records_from_checkpoint_data, bootstrap_groups, check_labels
 
@@ -44,10 +44,11 @@ def compare(path_a: str, path_b: str, split: str = "dev", group: str | None = No
            "group": group or "row", "draws": draws, "systems": {}}
     preds = {}
     for name, path, ck in (("A", path_a, a), ("B", path_b, b)):
-        rule = check_decision(decision or ck.decision, labels, "--decision")
+        decider = ck.decider(decision)
+        rule = decider.rule
         start = time.perf_counter()
         probs = ck.model.predict_proba(ck.input_spec.model_inputs(records))
-        preds[name] = decide(probs, labels, rule)
+        preds[name] = decider.decide(probs, ck.input_spec.claims(records) if decider.needs_claims else None)
         out["systems"][name] = {"checkpoint": str(path), "rule": rule, "seconds": time.perf_counter() - start,
                                 "point": classification_metrics(gold, preds[name], labels, fnc=fnc, f_avg_labels=f_avg),
                                 "intervals": bootstrap_intervals(gold, preds[name], labels, fnc=fnc, f_avg_labels=f_avg,

@@ -7,8 +7,9 @@ Each member is run once on the checkpoint's dev split, with the temperature it w
 Then, for each weight of one member (``--member``, default the first; the others keep their saved proportions),
 two combinations are scored: the weighted geometric mean (what ``EnsembleClassifier`` does, with the ensemble
 temperature refitted on dev as training does) and the weighted arithmetic mean of the probabilities (no
-temperature). Prints FNC score / macro-F1 / per-class F1 under the checkpoint's decision rule, for choosing the
-weight on the split the checkpoint was trained against (the topic split for stance). Only dev data is used.
+temperature). Prints FNC score / macro-F1 / per-class F1 under the checkpoint's decision rule (``task.decision``;
+not its ``task.new_claim_weights``), for choosing the weight on the split the checkpoint was trained against (the
+topic split for stance). Only dev data is used.
 """
 
 from __future__ import annotations

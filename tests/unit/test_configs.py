@@ -51,6 +51,8 @@ def test_stance_best_is_the_stacked_system_and_the_baseline(compose_cfg):
     assert best.model.members.stacked == compose_cfg("config", ["experiment=stance_stacked"]).model
     assert best.model.members.tfidf == compose_cfg("config", ["task=stance", "model=tfidf"]).model
     assert best.task.decision == "fnc"
+    assert dict(best.task.new_claim_weights) == {"disagree": 1.5}  # only headlines training never saw
+    assert compose_cfg("config", ["task=stance"]).task.new_claim_weights is None
     assert dict(best.model.bags) == {"stacked": 3}  # the stacked system bagged over three seeds
 
 

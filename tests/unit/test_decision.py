@@ -6,8 +6,17 @@ import numpy as np
 import pytest
 
 from newsclf.errors import NewsclfError
-from newsclf.evaluation.decision import check_decision, decide, decide_indices, utility
+from newsclf.evaluation.decision import (
+    Decider,
+    check_claim_weights,
+    check_decision,
+    claim_key,
+    decide,
+    decide_indices,
+    utility,
+)
 from newsclf.evaluation.metrics import fnc_score
+from tests.conftest import load_benchmark
 
 FNC = ["agree", "disagree", "discuss", "unrelated"]
 
@@ -102,3 +111,57 @@ def test_decision_weight_benchmark_keeps_the_related_call_and_reweights_only_amo
     runs = bench.nested(probs, gold, FNC, "fnc", np.arange(1000) % 20, [{}, {"disagree": 2.0}], slack=0.0,
                         repeats=5)
     assert all(r["weights"] == {"disagree": 2.0} and r["d_fnc"] > 0 and r["d_macro_f1"] > 0.2 for r in runs)
+
+
+# -- task.new_claim_weights: weights for pairs whose claim training never saw --------------------------------------
+
+
+def test_claim_key_ignores_case_and_spacing_only():
+    assert claim_key("Apple  buys\tBeats ") == claim_key("apple buys beats")
+    assert claim_key("Apple buys Beats") != claim_key("Apple buys Beat")
+    assert len(claim_key("x")) == 16 and claim_key(None) == claim_key("")
+
+
+def test_new_claim_weights_touch_only_new_claims_called_related():
+    rng = np.random.default_rng(1)
+    probs = rng.dirichlet([0.5, 0.3, 0.8, 1.5], size=3000)
+    claims = [f"claim {i % 50}" for i in range(len(probs))]
+    seen = frozenset(claim_key(f"CLAIM  {i}") for i in range(25))  # claims 0-24 were in training
+    decider = Decider(tuple(FNC), "fnc", {"disagree": 1.5}, seen)
+    chosen = decider.indices(probs, claims)
+    rule = decide_indices(probs, FNC, "fnc")
+    new = np.array([i % 50 >= 25 for i in range(len(probs))])
+    assert np.array_equal(decider.new_claims(claims), new)
+    assert np.array_equal(chosen[~new], rule[~new])  # known claims: the rule's labels
+    assert np.array_equal(chosen == 3, rule == 3)  # the related / unrelated call never moves
+    # new claims called related: the largest weighted related probability, as the benchmark computes it
+    bench = load_benchmark("stance_decision_weights").reweighted(probs, FNC, "fnc", {"disagree": 1.5})
+    assert np.array_equal(chosen[new], bench[new])
+    moved = chosen != rule
+    assert moved.sum() > 20 and (chosen[moved] == 1).all()  # the weight moves some labels, all to disagree
+    assert decider.decide(probs[:3], claims[:3]) == [FNC[i] for i in chosen[:3]]
+
+
+def test_no_weights_is_the_rule_and_needs_no_claims():
+    probs = np.random.default_rng(2).dirichlet([1, 1, 1, 1], size=200)
+    decider = Decider(tuple(FNC), "fnc")
+    assert not decider.needs_claims
+    assert np.array_equal(decider.indices(probs), decide_indices(probs, FNC, "fnc"))
+    with pytest.raises(NewsclfError, match="needs the claim of every pair"):
+        Decider(tuple(FNC), "fnc", {"disagree": 2.0}).indices(probs)
+
+
+@pytest.mark.parametrize("weights, labels, message", [
+    ({"unrelated": 2.0}, FNC, "'unrelated' is not a related label"),
+    ({"refute": 2.0}, FNC, "'refute' is not a related label"),
+    ({"disagree": 0}, FNC, "disagree: expected a positive number, found 0"),
+    ({"disagree": "2"}, FNC, "expected a positive number"),
+    ({"disagree": True}, FNC, "expected a positive number"),
+    ([1.5], FNC, "expected a mapping of label to weight"),
+    ({"AGAINST": 1.5}, ["AGAINST", "FAVOR", "NONE"], "need FNC-1 labels"),
+])
+def test_bad_new_claim_weights_are_one_line_errors(weights, labels, message):
+    with pytest.raises(NewsclfError, match=message) as e:
+        check_claim_weights(weights, labels)
+    assert str(e.value).startswith("task.new_claim_weights") and "\n" not in str(e.value)
+    assert check_claim_weights(None, FNC) == {} and check_claim_weights({"agree": 2}, FNC) == {"agree": 2.0}

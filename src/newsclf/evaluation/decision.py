@@ -91,6 +91,9 @@ def check_claim_weights(weights, labels: Sequence[str], where: str = "task.new_c
     if not isinstance(weights, Mapping):
         raise NewsclfError(f"{where}: expected a mapping of label to weight (e.g. {{disagree: 1.5}}) or null, "
                            f"found {weights!r}")
+    if weights and FNC_UNRELATED not in labels:
+        raise NewsclfError(f"{where}: weights among related labels need FNC-1 labels ({FNC_UNRELATED!r} and "
+                           f"some of {list(FNC_RELATED)}), found {list(labels)}")
     out = {}
     for label, w in weights.items():
         if label not in labels or label == FNC_UNRELATED:
@@ -99,9 +102,6 @@ def check_claim_weights(weights, labels: Sequence[str], where: str = "task.new_c
         if isinstance(w, bool) or not isinstance(w, int | float) or not w > 0:
             raise NewsclfError(f"{where}.{label}: expected a positive number, found {w!r}")
         out[str(label)] = float(w)
-    if out and FNC_UNRELATED not in labels:
-        raise NewsclfError(f"{where}: weights among related labels need FNC-1 labels ({FNC_UNRELATED!r} and "
-                           f"some of {list(FNC_RELATED)}), found {list(labels)}")
     return out
 
 

@@ -29,6 +29,14 @@ def markdown_report(metrics: dict, labels: Sequence[str], title: str, images: Se
         lines.append(f"- labels chosen by the `{decision}` rule (newsclf.evaluation.decision); the most probable "
                      f"label would give accuracy {metrics['argmax/accuracy']:.4f}, macro-F1 "
                      f"{metrics['argmax/macro_f1']:.4f}")
+    if "new_claim_pairs" in metrics:
+        line = (f"- {metrics['new_claim_pairs']} of {metrics.get('n', '?')} pairs have a headline training never saw; "
+                "among those called related, `task.new_claim_weights` re-weighs the related labels")
+        if "unweighted/macro_f1" in metrics:
+            line += f" (without: macro-F1 {metrics['unweighted/macro_f1']:.4f}"
+            line += (f", FNC score {metrics['unweighted/fnc_score']:.4f})" if "unweighted/fnc_score" in metrics
+                     else ")")
+        lines.append(line)
     if "fnc_score" in metrics:
         lines += ["", "| system | FNC score |", "|---|---|",
                   f"| this model | {metrics['fnc_score']:.4f}{interval('fnc_score')} |"]
