@@ -15,7 +15,7 @@ from newsclf.evaluation.decision import claim_key, decide_indices
 from newsclf.inference.predictor import Predictor
 from tests.conftest import custom_data_overrides, load_benchmark, make_stance_rows, write_jsonl
 
-WEIGHTS = "+task.new_claim_weights={disagree:3.0}"  # a soft model (small C, no temperature) and a large weight:
+WEIGHTS = "task.new_claim_weights={disagree:3.0}"  # a soft model (small C, no temperature) and a large weight:
 # it moves labels on tiny data
 
 
@@ -85,7 +85,7 @@ def test_tampered_or_missing_claims_do_not_load(run):
 
 def test_weights_need_pair_input_and_fnc_labels(compose_cfg, tiny_topic, tmp_path, monkeypatch):
     monkeypatch.setattr(workflows, "run_dir", lambda: tmp_path)
-    cfg = compose_cfg("config", [*custom_data_overrides(tiny_topic, "topic"), "model=tfidf", WEIGHTS])
+    cfg = compose_cfg("config", [*custom_data_overrides(tiny_topic, "topic"), "model=tfidf", f"+{WEIGHTS}"])
     with pytest.raises(NewsclfError, match="task.new_claim_weights: weights among related labels need FNC-1 labels"):
         workflows.train(cfg)
     assert not (tmp_path / "checkpoint").exists()
