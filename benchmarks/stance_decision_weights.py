@@ -28,7 +28,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from newsclf.checkpoint import load_checkpoint
 from newsclf.data.sources import story_nodes, story_sets
 from newsclf.errors import NewsclfError
-from newsclf.evaluation.decision import decide_indices
+from newsclf.evaluation.decision import decide_indices, weigh_related
 from newsclf.evaluation.metrics import FNC_UNRELATED, classification_metrics
 from newsclf.workflows import _records_from_checkpoint_data
 
@@ -39,13 +39,7 @@ DISAGREE_WEIGHTS = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
 def reweighted(probs: np.ndarray, labels: list[str], rule: str, weights: dict[str, float]) -> np.ndarray:
     """Label indices: ``rule``'s related / unrelated call; among related calls, the largest ``weights[c] * P(c)``
     (a label missing from ``weights`` weighs 1)."""
-    base = decide_indices(probs, labels, rule)
-    unrelated = labels.index(FNC_UNRELATED)
-    w = np.array([0.0 if v == FNC_UNRELATED else float(weights.get(v, 1.0)) for v in labels])
-    related = base != unrelated
-    out = base.copy()
-    out[related] = (probs[related] * w).argmax(axis=1)
-    return out
+    return weigh_related(probs, labels, decide_indices(probs, labels, rule), weights)
 
 
 def story_ids(records: list[dict]) -> np.ndarray:

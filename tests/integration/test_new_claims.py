@@ -83,7 +83,7 @@ def test_tampered_or_missing_claims_do_not_load(run):
         load_checkpoint(path)
 
 
-def test_weights_need_pair_input_and_fnc_labels(compose_cfg, tiny_topic, tmp_path, monkeypatch):
+def test_weights_need_fnc_labels(compose_cfg, tiny_topic, tmp_path, monkeypatch):
     monkeypatch.setattr(workflows, "run_dir", lambda: tmp_path)
     cfg = compose_cfg("config", [*custom_data_overrides(tiny_topic, "topic"), "model=tfidf", f"+{WEIGHTS}"])
     with pytest.raises(NewsclfError, match="task.new_claim_weights: weights among related labels need FNC-1 labels"):

@@ -79,6 +79,21 @@ def decide(probs: np.ndarray, labels: Sequence[str], rule: str = "argmax") -> li
     return [labels[i] for i in decide_indices(probs, labels, rule)]
 
 
+def weigh_related(probs: np.ndarray, labels: Sequence[str], chosen: np.ndarray, weights: Mapping[str, float],
+                  rows: np.ndarray | None = None) -> np.ndarray:
+    """``chosen`` (label indices) with every related call, among ``rows`` (a mask; None: all), replaced by the
+    related label with the largest ``weights[c] * P(c)`` (a label missing from ``weights`` weighs 1); unrelated
+    calls stay as they are."""
+    labels = list(labels)
+    w = np.array([0.0 if v == FNC_UNRELATED else float(weights.get(v, 1.0)) for v in labels])
+    target = chosen != labels.index(FNC_UNRELATED)
+    if rows is not None:
+        target &= rows
+    out = chosen.copy()
+    out[target] = (np.asarray(probs, dtype=np.float64)[target] * w).argmax(axis=1)
+    return out
+
+
 def claim_key(claim: str | None) -> str:
     """A claim's identity: the sha256 (first 16 hex digits) of its case-folded, whitespace-collapsed text."""
     return hashlib.sha256(" ".join((claim or "").casefold().split()).encode("utf-8")).hexdigest()[:16]
@@ -136,11 +151,7 @@ class Decider:
         if claims is None or len(claims) != len(chosen):
             raise NewsclfError(f"task.new_claim_weights needs the claim of every pair ({len(chosen)}), "
                                f"found {None if claims is None else len(claims)}")
-        unrelated = self.labels.index(FNC_UNRELATED)
-        w = np.array([0.0 if v == FNC_UNRELATED else self.new_claim_weights.get(v, 1.0) for v in self.labels])
-        rows = (chosen != unrelated) & self.new_claims(claims)
-        chosen[rows] = (np.asarray(probs, dtype=np.float64)[rows] * w).argmax(axis=1)
-        return chosen
+        return weigh_related(probs, self.labels, chosen, self.new_claim_weights, self.new_claims(claims))
 
     def decide(self, probs: np.ndarray, claims: Sequence[str | None] | None = None) -> list[str]:
         return [self.labels[i] for i in self.indices(probs, claims)]
