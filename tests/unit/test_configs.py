@@ -56,6 +56,20 @@ def test_stance_best_is_the_stacked_system_and_the_baseline(compose_cfg):
     assert dict(best.model.bags) == {"stacked": 3}  # the stacked system bagged over three seeds
 
 
+def test_stance_best_ce_adds_the_cross_encoder_system_to_stance_best(compose_cfg):
+    """experiment=stance_best_ce is stance_best with experiment=stance_cross_encoder's model as a third member; the
+    other two members and the decision settings are stance_best's."""
+    best = compose_cfg("config", ["experiment=stance_best"])
+    ce = compose_cfg("config", ["experiment=stance_best_ce"])
+    assert dict(ce.model.weights) == {"stacked": 0.42, "tfidf": 0.18, "ce": 0.4}
+    assert ce.model.members.ce == compose_cfg("config", ["experiment=stance_cross_encoder"]).model
+    assert ce.model.members.stacked == best.model.members.stacked and ce.model.members.tfidf == best.model.members.tfidf
+    assert ce.task == best.task and ce.model.bags == best.model.bags
+    built = workflows.instantiate(ce.model, input_kind="pair")
+    assert built.weights == pytest.approx({"stacked": 0.14, "stacked_seed1": 0.14, "stacked_seed2": 0.14,
+                                           "tfidf": 0.18, "ce": 0.4})
+
+
 @pytest.mark.parametrize("data", sorted(p.stem for p in (CONFIGS / "data").glob("*.yaml")))
 def test_data_configs_compose(compose_cfg, data):
     overrides = [f"data={data}"] + (["data.train=x.csv"] if data == "custom" else [])
