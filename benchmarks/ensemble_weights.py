@@ -9,7 +9,9 @@ two combinations are scored: the weighted geometric mean (what ``EnsembleClassif
 temperature refitted on dev as training does) and the weighted arithmetic mean of the probabilities (no
 temperature). Prints FNC score / macro-F1 / per-class F1 under the checkpoint's decision rule (``task.decision``;
 not its ``task.new_claim_weights``), for choosing the weight on the split the checkpoint was trained against (the
-topic split for stance). Only dev data is used.
+topic split for stance). Only dev data is used. The other members' proportions are the saved ``weights``;
+with ``--new-claim-weights``, those of the saved ``new_claim_weights`` (the weights for pairs whose headline
+training never saw, e.g. ``experiment=stance_best_ce``'s), applied to every dev row.
 """
 
 from __future__ import annotations
@@ -38,10 +40,16 @@ def member_weights(saved: dict[str, float], member: str, w: float) -> dict[str, 
     return out
 
 
-def sweep(ckpt, member: str, rule: str, grid=GRID) -> list[dict]:
+def sweep(ckpt, member: str, rule: str, grid=GRID, new_claims: bool = False) -> list[dict]:
     """Dev metrics of ``ckpt``'s ensemble with ``member`` at each weight in ``grid``: ``geometric`` (the model's own
-    combination, ensemble temperature ``temperature`` refitted on dev) and ``arithmetic``."""
+    combination, ensemble temperature ``temperature`` refitted on dev) and ``arithmetic``. The other members keep
+    the proportions of the saved ``weights`` (``new_claims``: of ``new_claim_weights``)."""
     model = ckpt.model
+    saved = model.weights
+    if new_claims:
+        saved = getattr(model, "new_claim_weights", None)
+        if not saved:
+            raise NewsclfError("--new-claim-weights: the checkpoint's ensemble has no new_claim_weights")
     members = model.members
     records = _records_from_checkpoint_data(ckpt, "dev", None)
     inputs, gold = ckpt.input_spec.model_inputs(records), [r["label"] for r in records]
@@ -56,7 +64,7 @@ def sweep(ckpt, member: str, rule: str, grid=GRID) -> list[dict]:
 
     rows = []
     for w in grid:
-        weights = member_weights(model.weights, member, w)
+        weights = member_weights(saved, member, w)
         geo = sum(weights[n] * logp[n] for n in members)
         t = fit_temperature(geo, y)
         arith = sum(weights[n] * probs[n] for n in members)
@@ -70,6 +78,8 @@ def main() -> None:
     parser.add_argument("checkpoint")
     parser.add_argument("--member", help="the member whose weight is swept (default: the first)")
     parser.add_argument("--rule", help="decision rule (default: the checkpoint's task.decision)")
+    parser.add_argument("--new-claim-weights", action="store_true",
+                        help="start from the saved new_claim_weights instead of the saved weights")
     args = parser.parse_args()
     try:
         ckpt = load_checkpoint(args.checkpoint)
@@ -80,7 +90,7 @@ def main() -> None:
         if member not in members:
             raise NewsclfError(f"--member {member!r}: expected one of {sorted(members)}")
         rule = args.rule or ckpt.decision
-        rows = sweep(ckpt, member, rule)
+        rows = sweep(ckpt, member, rule, new_claims=args.new_claim_weights)
     except NewsclfError as exc:
         raise SystemExit(f"error: {exc}") from None
 

@@ -10,7 +10,8 @@ import pytest
 from newsclf import workflows
 from newsclf.checkpoint import load_checkpoint
 from newsclf.errors import NewsclfError
-from newsclf.evaluation.decision import decide
+from newsclf.evaluation.calibration import fit_temperature
+from newsclf.evaluation.decision import claim_key, decide
 from newsclf.evaluation.metrics import classification_metrics
 from newsclf.inference.predictor import Predictor
 from newsclf.models.base import softmax
@@ -197,3 +198,133 @@ def test_bagged_ensemble_through_the_config(compose_cfg, tiny_stance, tmp_path, 
     second = _train(compose_cfg, tiny_stance, tmp_path / "b", monkeypatch, ["+model.bags.lr=2"])
     keys = [k for k in first if k.startswith("dev/") and isinstance(first[k], float)]
     assert keys and all(first[k] == second[k] for k in keys)
+
+
+def _claim_rows(dev_known: bool):
+    """Train, dev and test pairs: dev reuses training headlines (``dev_known``) or brings new ones; every other test
+    pair reuses a training headline with a new body."""
+    from tests.conftest import make_stance_rows
+
+    rows = make_stance_rows(200)
+    train, dev, test = rows[:120], rows[120:150], rows[150:]
+    if dev_known:
+        dev = [{**r, "headline": train[i]["headline"]} for i, r in enumerate(dev)]
+    # a sixth of the dev labels wrong: the synthetic pairs are too easy, and a perfect dev split would push every
+    # temperature to its bound, saturating the probabilities that the test compares
+    shift = {"agree": "discuss", "discuss": "disagree", "disagree": "agree", "unrelated": "agree"}
+    dev = [{**r, "label": shift[r["label"]]} if i % 6 == 0 else r for i, r in enumerate(dev)]
+    test = [{**r, "headline": train[i]["headline"]} if i % 2 else r for i, r in enumerate(test)]
+    pairs = lambda rs: [(r["headline"], r["body"]) for r in rs]  # noqa: E731
+    return {name: (pairs(rs), [r["label"] for r in rs]) for name, rs in
+            (("train", train), ("dev", dev), ("test", test))}
+
+
+def _claim_aware(data):
+    """An ensemble whose member ``b`` (bagged twice) weighs 0 on known claims and 3 : 1 against ``a`` on new ones,
+    fitted and then given the ensemble temperature as the workflow fits it (on its dev logits)."""
+    from newsclf.models.tfidf import TfidfClassifier
+
+    members = {n: TfidfClassifier(char_ngram_range=None, C=c, input_kind="pair") for n, c in (("a", 1.0), ("b", 8.0))}
+    model = EnsembleClassifier(members, {"a": 1, "b": 0}, input_kind="pair", bags={"b": 2},
+                               new_claim_weights={"a": 1, "b": 3})
+    (X, y), (X_dev, y_dev) = data["train"], data["dev"]
+    model.fit(X, y, X_dev=X_dev, y_dev=y_dev, seed=3)
+    model.temperature_ = fit_temperature(model.logits(X_dev), np.array([model.labels_.index(v) for v in y_dev]))
+    return model
+
+
+def _alone(model, weights, X, X_dev, y_dev):
+    """softmax(mixture / T) of the fitted members under ``weights`` alone, T fitted on dev: the ensemble that has
+    only these weights."""
+    def mix(Z):
+        return sum(w * np.log(np.clip(model.members[n].predict_proba(Z), 1e-12, 1.0)) for n, w in weights.items()
+                   if w > 0)
+    t = fit_temperature(mix(X_dev), np.array([model.labels_.index(v) for v in y_dev]))
+    return softmax(mix(X) / t)
+
+
+@pytest.mark.parametrize("dev_known", [True, False])
+def test_new_claim_weights_score_each_pair_as_the_ensemble_of_its_weights_alone(dev_known, tmp_path):
+    """``new_claim_weights``: a pair whose headline training saw is scored as the ensemble with ``weights`` alone,
+    a new one as the ensemble with ``new_claim_weights`` alone, each calibrated on dev. Exact when every dev claim
+    is known (the FNC-1 hold-out); up to the temperature search's tolerance when every dev claim is new (the topic
+    split). A member weighed only on new claims is not run on known ones; saving and loading changes nothing."""
+    data = _claim_rows(dev_known)
+    model = _claim_aware(data)
+    assert model.weights == pytest.approx({"a": 1.0, "b": 0.0, "b_seed1": 0.0})
+    assert model.new_claim_weights == pytest.approx({"a": 0.25, "b": 0.375, "b_seed1": 0.375})
+    assert model.seen_claims_ == {claim_key(h) for h, _ in data["train"][0]}
+    (X, _), (X_dev, y_dev) = data["test"], data["dev"]
+    new = model.new_claims(X)
+    assert new.tolist() == [i % 2 == 0 for i in range(len(X))]
+    assert model.new_claims(X_dev).tolist() == [not dev_known] * len(X_dev)
+
+    calls = {}
+    for name, member in model.members.items():
+        member.logits = (lambda f, n: lambda Z: calls.setdefault(n, []).append(len(Z)) or f(Z))(member.logits, name)
+    p = model.predict_proba(X)
+    assert calls == {"a": [len(X)], "b": [int(new.sum())], "b_seed1": [int(new.sum())]}
+    known_alone = _alone(model, model.weights, X, X_dev, y_dev)
+    new_alone = _alone(model, model.new_claim_weights, X, X_dev, y_dev)
+    tol = 1e-9 if dev_known else 2e-3
+    assert np.allclose(p[~new], known_alone[~new], rtol=0, atol=tol)
+    assert np.allclose(p[new], new_alone[new], rtol=0, atol=tol)
+    assert np.abs(known_alone - new_alone).max() > 0.02  # the two weight sets score these pairs differently
+    if dev_known:
+        assert model.temperature_ == fit_temperature(
+            np.log(np.clip(model.members["a"].predict_proba(X_dev), 1e-12, 1.0)),
+            np.array([model.labels_.index(v) for v in y_dev]))  # the ensemble of `weights` alone: member a
+
+    model.save(tmp_path / "m")
+    loaded = EnsembleClassifier.load(tmp_path / "m")
+    assert loaded.new_claim_weights == model.new_claim_weights and loaded.seen_claims_ == model.seen_claims_
+    assert np.array_equal(loaded.predict_proba(X), p)
+
+
+def test_new_claim_weights_refuse_text_input_bad_weights_and_damaged_state(tmp_path):
+    from newsclf.models.tfidf import TfidfClassifier
+
+    def members():
+        return {n: TfidfClassifier(char_ngram_range=None) for n in ("a", "b")}
+    with pytest.raises(NewsclfError, match="model.new_claim_weights: claims exist only for pair input"):
+        EnsembleClassifier(members(), {"a": 1, "b": 1}, input_kind="text", new_claim_weights={"a": 1, "b": 0})
+    with pytest.raises(NewsclfError, match="model.new_claim_weights: weights name"):
+        EnsembleClassifier(members(), {"a": 1, "b": 1}, input_kind="pair", new_claim_weights={"a": 1})
+    model = _claim_aware(_claim_rows(True))
+    model.save(tmp_path / "m")
+    state = json.loads((tmp_path / "m" / "ensemble.json").read_text())
+    for change, match in (({"seen_claims": ["../x"]}, "seen_claims must list the training claims' keys"),
+                          ({"seen_claims": "abc"}, "seen_claims must list"),
+                          ({"new_claim_scale": 0}, "new_claim_scale is 0; expected a number > 0"),
+                          ({"new_claim_scale": None}, "new_claim_scale is None"),
+                          ({"new_claim_weights": {"a": 1}}, "ensemble.json: weights name")):
+        (tmp_path / "m" / "ensemble.json").write_text(json.dumps({**state, **change}))
+        with pytest.raises(NewsclfError, match=match):
+            EnsembleClassifier.load(tmp_path / "m")
+
+
+def test_new_claim_weights_through_the_config(compose_cfg, tiny_stance, tmp_path, monkeypatch):
+    """``model.new_claim_weights`` from the command line: the manifest records them, the predictor uses them (a pair
+    with a training headline is scored by ``weights``, here member ``lr`` alone), and the weight sweep can start
+    from them."""
+    metrics = _train(compose_cfg, tiny_stance, tmp_path / "run", monkeypatch,
+                     ["model.weights.staged=0", "model.new_claim_weights={lr:1,staged:3}"])
+    ckpt = load_checkpoint(tmp_path / "run" / "checkpoint")
+    assert ckpt.manifest["params"]["new_claim_weights"] == pytest.approx({"lr": 0.25, "staged": 0.75})
+    train = [json.loads(line) for line in tiny_stance["train"].read_text().splitlines()]
+    rows = [json.loads(line) for line in tiny_stance["test"].read_text().splitlines()]
+    rows = [{**r, "headline": train[i]["headline"]} for i, r in enumerate(rows)]  # known claims
+    records = Predictor.from_checkpoint(tmp_path / "run" / "checkpoint").predict(rows)
+    lr = ckpt.model.members["lr"].predict_proba(ckpt.input_spec.model_inputs(rows))
+    expected = softmax(np.log(np.clip(lr, 1e-12, 1.0)) / ckpt.model.temperature_)
+    got = np.array([[r["scores"][v] for v in ckpt.labels] for r in records])
+    assert np.allclose(got, expected, rtol=0, atol=1e-6)  # scores are rounded in the records
+    bench = load_benchmark("ensemble_weights")
+    dev = [json.loads(line) for line in tiny_stance["dev"].read_text().splitlines()]
+    assert ckpt.model.new_claims(ckpt.input_spec.model_inputs(dev)).all()  # dev is scored by new_claim_weights
+    at_saved = bench.sweep(ckpt, "staged", "fnc", grid=[0.75], new_claims=True)
+    for key in ("fnc_score", "macro_f1"):
+        assert at_saved[0]["geometric"][key] == pytest.approx(metrics[f"dev/{key}"], abs=1e-12)
+    ckpt.model.new_claim_weights = None
+    with pytest.raises(NewsclfError, match="the checkpoint's ensemble has no new_claim_weights"):
+        bench.sweep(ckpt, "staged", "fnc", grid=[0.5], new_claims=True)

@@ -57,17 +57,22 @@ def test_stance_best_is_the_stacked_system_and_the_baseline(compose_cfg):
 
 
 def test_stance_best_ce_adds_the_cross_encoder_system_to_stance_best(compose_cfg):
-    """experiment=stance_best_ce is stance_best with experiment=stance_cross_encoder's model as a third member; the
-    other two members and the decision settings are stance_best's."""
+    """experiment=stance_best_ce is stance_best with experiment=stance_cross_encoder's model as a third member,
+    weighed only on new claims; the other two members, their weights on known claims and the decision settings
+    are stance_best's."""
     best = compose_cfg("config", ["experiment=stance_best"])
     ce = compose_cfg("config", ["experiment=stance_best_ce"])
-    assert dict(ce.model.weights) == {"stacked": 0.42, "tfidf": 0.18, "ce": 0.4}
+    assert dict(ce.model.weights) == {**best.model.weights, "ce": 0.0}
+    assert dict(ce.model.new_claim_weights) == {"stacked": 0.42, "tfidf": 0.18, "ce": 0.4}
+    assert best.model.new_claim_weights is None
     assert ce.model.members.ce == compose_cfg("config", ["experiment=stance_cross_encoder"]).model
     assert ce.model.members.stacked == best.model.members.stacked and ce.model.members.tfidf == best.model.members.tfidf
     assert ce.task == best.task and ce.model.bags == best.model.bags
     built = workflows.instantiate(ce.model, input_kind="pair")
-    assert built.weights == pytest.approx({"stacked": 0.14, "stacked_seed1": 0.14, "stacked_seed2": 0.14,
-                                           "tfidf": 0.18, "ce": 0.4})
+    assert built.new_claim_weights == pytest.approx({"stacked": 0.14, "stacked_seed1": 0.14, "stacked_seed2": 0.14,
+                                                     "tfidf": 0.18, "ce": 0.4})
+    assert built.weights == pytest.approx({"stacked": 0.7 / 3, "stacked_seed1": 0.7 / 3, "stacked_seed2": 0.7 / 3,
+                                           "tfidf": 0.3, "ce": 0.0})
 
 
 @pytest.mark.parametrize("data", sorted(p.stem for p in (CONFIGS / "data").glob("*.yaml")))

@@ -16,6 +16,16 @@ on: saved in their own sub-directories and loaded like any other, so a bagged ch
 Averaging over training seeds reduces how much the result depends on one seed's luck (which folds, which MLP
 initialisation).
 
+``new_claim_weights`` (pair input) gives the members a second set of weights for the pairs whose claim (headline)
+training never saw: e.g. ``experiment=stance_best_ce`` weighs a cross-encoder member 0 on known claims and 0.4 on
+new ones, because it helps on new stories and hurts where training knows the claims. The ensemble keeps the
+``claim_key`` of every training claim (saved in ``ensemble.json``) and picks each row's weights by its headline.
+Each mixture is calibrated as it would be alone: on dev, one temperature is fitted to each mixture over all dev
+rows (``T_known``, ``T_new``), and the new-claim rows' logits are scaled by ``T_known / T_new``, so that the
+ensemble temperature the workflow then fits (``T_known`` when every dev claim is known, as on the FNC-1 hold-out)
+turns them into ``softmax(new mixture / T_new)``. Known-claim rows are thus scored exactly as the ensemble with
+``weights`` alone, new-claim rows as the ensemble with ``new_claim_weights`` alone.
+
 Training scores the dev split three times (member temperatures, the ensemble's temperature, dev metrics); the
 members' dev logits are therefore kept in memory from the first pass, keyed by a SHA-256 of the dev inputs, and
 reused when ``logits`` is called on exactly those inputs again (each member's current temperature is applied at
@@ -34,12 +44,15 @@ from pathlib import Path
 import numpy as np
 
 from newsclf.errors import NewsclfError
+from newsclf.evaluation.calibration import fit_temperature
+from newsclf.evaluation.decision import claim_key
 from newsclf.models.base import FromLogits, softmax
 from newsclf.models.two_stage import _calibrate, _stage_resume
 
 STATE_FILE = "ensemble.json"
 log = logging.getLogger("newsclf")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_CLAIM_KEY = re.compile(r"^[0-9a-f]{16}$")
 
 
 def _check_members(members: dict, weights: dict, where: str) -> dict[str, float]:
@@ -62,17 +75,17 @@ def _check_members(members: dict, weights: dict, where: str) -> dict[str, float]
     return {name: w / total for name, w in out.items()}
 
 
-def _expand_bags(members: dict, weights: dict, bags: dict | None) -> tuple[dict, dict, dict[str, int]]:
+def _expand_bags(members: dict, weight_sets: list[dict], bags: dict | None) -> tuple[dict, list[dict], dict[str, int]]:
     """Replace each bagged member by ``n`` copies (``name``, ``name_seed1``, ...), each with ``1 / n`` of its
-    weight (``weights`` already checked); return the members, weights and each copy's seed offset (0 for members
-    that are not bagged)."""
+    weight in every set of ``weight_sets`` (already checked); return the members, the weight sets and each copy's
+    seed offset (0 for members that are not bagged)."""
     bags = dict(bags or {})
     for name, n in bags.items():
         if name not in members:
             raise NewsclfError(f"model.bags: {name!r} is not a member; expected one of {sorted(members)}")
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 10:
             raise NewsclfError(f"model.bags: {name!r} has {n!r} copies; expected a whole number from 1 to 10")
-    out_members, out_weights, offsets = {}, {}, {}
+    out_members, out_weights, offsets = {}, [{} for _ in weight_sets], {}
     for name, member in members.items():
         n = bags.get(name, 1)
         for k in range(n):
@@ -81,7 +94,8 @@ def _expand_bags(members: dict, weights: dict, bags: dict | None) -> tuple[dict,
                 raise NewsclfError(f"model.bags: the copy name {copy_name!r} of {name!r} is taken or too long; "
                                    "rename the member")
             out_members[copy_name] = member if k == 0 else copy.deepcopy(member)
-            out_weights[copy_name] = weights[name] / n
+            for weights, out in zip(weight_sets, out_weights, strict=True):
+                out[copy_name] = weights[name] / n
             offsets[copy_name] = k
     return out_members, out_weights, offsets
 
@@ -105,17 +119,27 @@ class EnsembleClassifier(FromLogits):
     kind = "ensemble.v1"
 
     def __init__(self, members: dict, weights: dict, input_kind: str = "text", bags: dict | None = None,
-                 seed_offsets: dict | None = None):
-        # the copies split their member's checked, normalised weight: the weights still sum to 1
-        self.members, self.weights, offsets = _expand_bags(dict(members),
-                                                           _check_members(members, weights, "model.weights"), bags)
+                 seed_offsets: dict | None = None, new_claim_weights: dict | None = None):
+        weight_sets = [_check_members(members, weights, "model.weights")]
+        if new_claim_weights:
+            if input_kind != "pair":
+                raise NewsclfError("model.new_claim_weights: claims exist only for pair input (task.input=pair), "
+                                   f"found {input_kind!r}")
+            weight_sets.append(_check_members(members, new_claim_weights, "model.new_claim_weights"))
+        # the copies split their member's checked, normalised weights: each set still sums to 1
+        self.members, weight_sets, offsets = _expand_bags(dict(members), weight_sets, bags)
+        self.weights = weight_sets[0]
+        self.new_claim_weights = weight_sets[1] if len(weight_sets) > 1 else None
         self.seed_offsets = {n: int((seed_offsets or {}).get(n, offsets[n])) for n in self.members}
         self.input_kind = input_kind
         self.temperature_ = 1.0
+        self.seen_claims_: frozenset[str] = frozenset()  # claim_key of every training claim (new_claim_weights)
+        self.new_claim_scale_ = 1.0  # T_known / T_new on dev: see the module docstring
         self._dev_memo: tuple[int, str, dict[str, np.ndarray]] | None = None  # (rows, SHA-256, member logits)
 
     def get_params(self) -> dict:
         return {"input_kind": self.input_kind, "weights": self.weights, "seed_offsets": self.seed_offsets,
+                **({"new_claim_weights": self.new_claim_weights} if self.new_claim_weights else {}),
                 "members": {n: {"kind": m.kind, **m.get_params()} for n, m in self.members.items()}}
 
     # ------------------------------------------------------------------------------------------- training
@@ -124,6 +148,11 @@ class EnsembleClassifier(FromLogits):
         X_dev, y_dev = list(X_dev or []), [str(v) for v in (y_dev or [])]
         self.labels_ = sorted(set(y))
         self._dev_memo, memo = None, {}
+        if self.new_claim_weights:
+            if self.input_kind != "pair":
+                raise NewsclfError("model.new_claim_weights: claims exist only for pair input (task.input=pair), "
+                                   f"found {self.input_kind!r}")
+            self.seen_claims_ = frozenset(claim_key(x[0]) for x in X)
         if not y_dev:
             log.warning("ensemble without a labelled dev split: no member is calibrated, so the weights act on "
                         "uncalibrated probabilities (an over-confident member counts for more)")
@@ -141,20 +170,54 @@ class EnsembleClassifier(FromLogits):
                 memo[name] = dev_logits
         if X_dev:
             self._dev_memo = (len(X_dev), _fingerprint(X_dev), memo)
+        self.new_claim_scale_ = 1.0
+        if self.new_claim_weights and y_dev:  # each mixture's own temperature over every dev row
+            index = {label: i for i, label in enumerate(self.labels_)}
+            y_idx = np.array([index[v] for v in y_dev])
+            t_known = fit_temperature(self._mix(memo, self.weights, len(X_dev)), y_idx)
+            t_new = fit_temperature(self._mix(memo, self.new_claim_weights, len(X_dev)), y_idx)
+            self.new_claim_scale_ = t_known / t_new
+            log.info("ensemble: dev temperature %.4g with weights, %.4g with new_claim_weights", t_known, t_new)
         self.training_ = {name: getattr(m, "training_", {}) for name, m in self.members.items()}
         return self
 
     # ------------------------------------------------------------------------------------------- inference
+    def new_claims(self, X) -> np.ndarray:
+        """Which rows of ``X`` have a claim (headline) training never saw; all False without new_claim_weights."""
+        if not self.new_claim_weights:
+            return np.zeros(len(X), dtype=bool)
+        return np.array([claim_key(x[0]) not in self.seen_claims_ for x in X], dtype=bool)
+
+    def _mix(self, raw: dict[str, np.ndarray], weights: dict[str, float], n: int) -> np.ndarray:
+        """The weighted mean of the members' calibrated log-probabilities (``raw``: each member's logits)."""
+        out = np.zeros((n, len(self.labels_)))
+        for name, member in self.members.items():
+            if weights[name] > 0:
+                out += weights[name] * _log_probs(raw[name], member.temperature_)
+        return out
+
     def logits(self, X) -> np.ndarray:
         X = list(X)
         memo = None
         if self._dev_memo is not None and self._dev_memo[0] == len(X) and self._dev_memo[1] == _fingerprint(X):
             memo = self._dev_memo[2]
-        out = np.zeros((len(X), len(self.labels_)))
+        new = self.new_claims(X)
+        known_w, new_w = self.weights, self.new_claim_weights or {}
+        raw = {}
         for name, member in self.members.items():
-            if self.weights[name] > 0:
-                raw = memo[name] if memo is not None else member.logits(X)
-                out += self.weights[name] * _log_probs(raw, member.temperature_)
+            # a member runs on the rows whose weights use it (e.g. a member weighed only on new claims)
+            rows = (~new if known_w[name] > 0 else np.zeros(len(X), dtype=bool)) | (new if new_w.get(name) else False)
+            if rows.all():
+                raw[name] = memo[name] if memo is not None else member.logits(X)
+            elif rows.any():
+                raw[name] = np.full((len(X), len(self.labels_)), np.nan)
+                raw[name][rows] = (memo[name][rows] if memo is not None
+                                   else member.logits([x for x, r in zip(X, rows, strict=True) if r]))
+        out = np.zeros((len(X), len(self.labels_)))
+        if (~new).any():
+            out[~new] = self._mix({n: r[~new] for n, r in raw.items()}, known_w, int((~new).sum()))
+        if new.any():  # scaled so that the ensemble temperature T_known turns them into new mixture / T_new
+            out[new] = self.new_claim_scale_ * self._mix({n: r[new] for n, r in raw.items()}, new_w, int(new.sum()))
         return out
 
     # ------------------------------------------------------------------------------------------- persistence
@@ -166,6 +229,9 @@ class EnsembleClassifier(FromLogits):
         state = {"input_kind": self.input_kind, "labels": self.labels_, "temperature": self.temperature_,
                  "weights": self.weights, "seed_offsets": self.seed_offsets,
                  "members": {n: m.kind for n, m in self.members.items()}}
+        if self.new_claim_weights:
+            state.update(new_claim_weights=self.new_claim_weights, new_claim_scale=self.new_claim_scale_,
+                         seen_claims=sorted(self.seen_claims_))
         (directory / STATE_FILE).write_text(json.dumps(state, indent=1), encoding="utf-8")
 
     @classmethod
@@ -193,7 +259,16 @@ class EnsembleClassifier(FromLogits):
         if not isinstance(offsets, dict) or not all(isinstance(v, int) and not isinstance(v, bool)
                                                     for v in offsets.values()):
             raise NewsclfError(f"{where}: seed_offsets must map member names to whole numbers")
-        model = cls(members, weights, state.get("input_kind", "text"), seed_offsets=offsets)
+        new_weights = state.get("new_claim_weights")
+        model = cls(members, weights, state.get("input_kind", "text"), seed_offsets=offsets,
+                    new_claim_weights=_check_members(members, new_weights, where) if new_weights else None)
         model.labels_ = labels
         model.temperature_ = float(state.get("temperature", 1.0))
+        if new_weights:
+            seen, scale = state.get("seen_claims"), state.get("new_claim_scale")
+            if not isinstance(seen, list) or not all(isinstance(k, str) and _CLAIM_KEY.match(k) for k in seen):
+                raise NewsclfError(f"{where}: seen_claims must list the training claims' keys (16 hex digits)")
+            if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not np.isfinite(scale) or scale <= 0:
+                raise NewsclfError(f"{where}: new_claim_scale is {scale!r}; expected a number > 0")
+            model.seen_claims_, model.new_claim_scale_ = frozenset(seen), float(scale)
         return model
