@@ -8,7 +8,7 @@ Then, for each weight of one member (``--member``, default the first; the others
 two combinations are scored: the weighted geometric mean (what ``EnsembleClassifier`` does, with the ensemble
 temperature refitted on dev as training does) and the weighted arithmetic mean of the probabilities (no
 temperature). Prints FNC score / macro-F1 / per-class F1 under the checkpoint's decision rule (``task.decision``;
-not its ``task.new_claim_weights``), for choosing the weight on the split the checkpoint was trained against (the
+with ``--claim-weights`` its ``task.new_claim_weights`` too, as training scores dev), for choosing the weight on the split the checkpoint was trained against (the
 topic split for stance). Only dev data is used. The other members' proportions are the saved ``weights``;
 with ``--new-claim-weights``, those of the saved ``new_claim_weights`` (the weights for pairs whose headline
 training never saw, e.g. ``experiment=stance_best_ce``'s), applied to every dev row.
@@ -40,10 +40,11 @@ def member_weights(saved: dict[str, float], member: str, w: float) -> dict[str, 
     return out
 
 
-def sweep(ckpt, member: str, rule: str, grid=GRID, new_claims: bool = False) -> list[dict]:
+def sweep(ckpt, member: str, rule: str, grid=GRID, new_claims: bool = False, claim_weights: bool = False) -> list[dict]:
     """Dev metrics of ``ckpt``'s ensemble with ``member`` at each weight in ``grid``: ``geometric`` (the model's own
     combination, ensemble temperature ``temperature`` refitted on dev) and ``arithmetic``. The other members keep
-    the proportions of the saved ``weights`` (``new_claims``: of ``new_claim_weights``)."""
+    the proportions of the saved ``weights`` (``new_claims``: of ``new_claim_weights``). ``claim_weights``: labels
+    by the checkpoint's whole decision, ``task.new_claim_weights`` included (the geometric mean only)."""
     model = ckpt.model
     saved = model.weights
     if new_claims:
@@ -59,8 +60,12 @@ def sweep(ckpt, member: str, rule: str, grid=GRID, new_claims: bool = False) -> 
     probs = {name: m.predict_proba(inputs) for name, m in members.items()}  # each with its dev temperature
     logp = {name: np.log(np.clip(p, 1e-12, 1.0)) for name, p in probs.items()}
 
-    def metrics(p: np.ndarray) -> dict:
-        return classification_metrics(gold, decide(p, labels, rule), labels, fnc=fnc)
+    decider = ckpt.decider(rule)
+    claims = ckpt.input_spec.claims(records) if claim_weights and decider.needs_claims else None
+
+    def metrics(p: np.ndarray, weighted: bool = False) -> dict:
+        chosen = decider.decide(p, claims) if weighted and claims is not None else decide(p, labels, rule)
+        return classification_metrics(gold, chosen, labels, fnc=fnc)
 
     rows = []
     for w in grid:
@@ -68,7 +73,7 @@ def sweep(ckpt, member: str, rule: str, grid=GRID, new_claims: bool = False) -> 
         geo = sum(weights[n] * logp[n] for n in members)
         t = fit_temperature(geo, y)
         arith = sum(weights[n] * probs[n] for n in members)
-        rows.append({"weight": w, "geometric": metrics(softmax(geo / t)), "temperature": t,
+        rows.append({"weight": w, "geometric": metrics(softmax(geo / t), weighted=True), "temperature": t,
                      "arithmetic": metrics(arith)})
     return rows
 
@@ -80,6 +85,8 @@ def main() -> None:
     parser.add_argument("--rule", help="decision rule (default: the checkpoint's task.decision)")
     parser.add_argument("--new-claim-weights", action="store_true",
                         help="start from the saved new_claim_weights instead of the saved weights")
+    parser.add_argument("--claim-weights", action="store_true",
+                        help="label the geometric mean with the checkpoint's task.new_claim_weights too")
     args = parser.parse_args()
     try:
         ckpt = load_checkpoint(args.checkpoint)
@@ -90,7 +97,7 @@ def main() -> None:
         if member not in members:
             raise NewsclfError(f"--member {member!r}: expected one of {sorted(members)}")
         rule = args.rule or ckpt.decision
-        rows = sweep(ckpt, member, rule, new_claims=args.new_claim_weights)
+        rows = sweep(ckpt, member, rule, new_claims=args.new_claim_weights, claim_weights=args.claim_weights)
     except NewsclfError as exc:
         raise SystemExit(f"error: {exc}") from None
 

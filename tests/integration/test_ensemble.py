@@ -308,7 +308,8 @@ def test_new_claim_weights_through_the_config(compose_cfg, tiny_stance, tmp_path
     with a training headline is scored by ``weights``, here member ``lr`` alone), and the weight sweep can start
     from them."""
     metrics = _train(compose_cfg, tiny_stance, tmp_path / "run", monkeypatch,
-                     ["model.weights.staged=0", "model.new_claim_weights={lr:1,staged:3}"])
+                     ["model.weights.staged=0", "model.new_claim_weights={lr:1,staged:3}",
+                      "task.new_claim_weights={disagree:3.0}"])
     ckpt = load_checkpoint(tmp_path / "run" / "checkpoint")
     assert ckpt.manifest["params"]["new_claim_weights"] == pytest.approx({"lr": 0.25, "staged": 0.75})
     train = [json.loads(line) for line in tiny_stance["train"].read_text().splitlines()]
@@ -322,9 +323,11 @@ def test_new_claim_weights_through_the_config(compose_cfg, tiny_stance, tmp_path
     bench = load_benchmark("ensemble_weights")
     dev = [json.loads(line) for line in tiny_stance["dev"].read_text().splitlines()]
     assert ckpt.model.new_claims(ckpt.input_spec.model_inputs(dev)).all()  # dev is scored by new_claim_weights
-    at_saved = bench.sweep(ckpt, "staged", "fnc", grid=[0.75], new_claims=True)
+    rule_alone = bench.sweep(ckpt, "staged", "fnc", grid=[0.75], new_claims=True)[0]["geometric"]
+    weighted = bench.sweep(ckpt, "staged", "fnc", grid=[0.75], new_claims=True, claim_weights=True)[0]["geometric"]
     for key in ("fnc_score", "macro_f1"):
-        assert at_saved[0]["geometric"][key] == pytest.approx(metrics[f"dev/{key}"], abs=1e-12)
+        assert rule_alone[key] == pytest.approx(metrics[f"dev/unweighted/{key}"], abs=1e-12)
+        assert weighted[key] == pytest.approx(metrics[f"dev/{key}"], abs=1e-12)
     ckpt.model.new_claim_weights = None
     with pytest.raises(NewsclfError, match="the checkpoint's ensemble has no new_claim_weights"):
         bench.sweep(ckpt, "staged", "fnc", grid=[0.5], new_claims=True)
