@@ -8,8 +8,8 @@ Then, for each weight of one member (``--member``, default the first; the others
 two combinations are scored: the weighted geometric mean (what ``EnsembleClassifier`` does, with the ensemble
 temperature refitted on dev as training does) and the weighted arithmetic mean of the probabilities (no
 temperature). Prints FNC score / macro-F1 / per-class F1 under the checkpoint's decision rule (``task.decision``;
-with ``--claim-weights`` its ``task.new_claim_weights`` too, as training scores dev), for choosing the weight on the split the checkpoint was trained against (the
-topic split for stance). Only dev data is used. The other members' proportions are the saved ``weights``;
+with ``--claim-weights`` its ``task.new_claim_weights`` too, as training scores dev), for choosing the weight on
+the split the checkpoint was trained against (the topic split for stance). Only dev data is used. The other members' proportions are the saved ``weights``;
 with ``--new-claim-weights``, those of the saved ``new_claim_weights`` (the weights for pairs whose headline
 training never saw, e.g. ``experiment=stance_best_ce``'s), applied to every dev row.
 """
@@ -40,7 +40,8 @@ def member_weights(saved: dict[str, float], member: str, w: float) -> dict[str, 
     return out
 
 
-def sweep(ckpt, member: str, rule: str, grid=GRID, new_claims: bool = False, claim_weights: bool = False) -> list[dict]:
+def sweep(ckpt, member: str, rule: str, grid=GRID, new_claims: bool = False,
+          claim_weights: bool = False) -> list[dict]:
     """Dev metrics of ``ckpt``'s ensemble with ``member`` at each weight in ``grid``: ``geometric`` (the model's own
     combination, ensemble temperature ``temperature`` refitted on dev) and ``arithmetic``. The other members keep
     the proportions of the saved ``weights`` (``new_claims``: of ``new_claim_weights``). ``claim_weights``: labels

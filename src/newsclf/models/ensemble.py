@@ -75,7 +75,8 @@ def _check_members(members: dict, weights: dict, where: str) -> dict[str, float]
     return {name: w / total for name, w in out.items()}
 
 
-def _expand_bags(members: dict, weight_sets: list[dict], bags: dict | None) -> tuple[dict, list[dict], dict[str, int]]:
+def _expand_bags(members: dict, weight_sets: list[dict],
+                 bags: dict | None) -> tuple[dict, list[dict], dict[str, int]]:
     """Replace each bagged member by ``n`` copies (``name``, ``name_seed1``, ...), each with ``1 / n`` of its
     weight in every set of ``weight_sets`` (already checked); return the members, the weight sets and each copy's
     seed offset (0 for members that are not bagged)."""
