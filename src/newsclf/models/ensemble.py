@@ -101,6 +101,12 @@ def _expand_bags(members: dict, weight_sets: list[dict],
     return out_members, out_weights, offsets
 
 
+def _require_pairs(input_kind: str) -> None:
+    if input_kind != "pair":
+        raise NewsclfError("model.new_claim_weights: claims exist only for pair input (task.input=pair), "
+                           f"found {input_kind!r}")
+
+
 def _fingerprint(X: list) -> str:
     """SHA-256 of the model inputs (strings or (headline, body) pairs), in order."""
     h = hashlib.sha256()
@@ -123,9 +129,7 @@ class EnsembleClassifier(FromLogits):
                  seed_offsets: dict | None = None, new_claim_weights: dict | None = None):
         weight_sets = [_check_members(members, weights, "model.weights")]
         if new_claim_weights:
-            if input_kind != "pair":
-                raise NewsclfError("model.new_claim_weights: claims exist only for pair input (task.input=pair), "
-                                   f"found {input_kind!r}")
+            _require_pairs(input_kind)
             weight_sets.append(_check_members(members, new_claim_weights, "model.new_claim_weights"))
         # the copies split their member's checked, normalised weights: each set still sums to 1
         self.members, weight_sets, offsets = _expand_bags(dict(members), weight_sets, bags)
@@ -150,9 +154,7 @@ class EnsembleClassifier(FromLogits):
         self.labels_ = sorted(set(y))
         self._dev_memo, memo = None, {}
         if self.new_claim_weights:
-            if self.input_kind != "pair":
-                raise NewsclfError("model.new_claim_weights: claims exist only for pair input (task.input=pair), "
-                                   f"found {self.input_kind!r}")
+            _require_pairs(self.input_kind)
             self.seen_claims_ = frozenset(claim_key(x[0]) for x in X)
         if not y_dev:
             log.warning("ensemble without a labelled dev split: no member is calibrated, so the weights act on "
@@ -207,7 +209,7 @@ class EnsembleClassifier(FromLogits):
         raw = {}
         for name, member in self.members.items():
             # a member runs on the rows whose weights use it (e.g. a member weighed only on new claims)
-            rows = (~new if known_w[name] > 0 else np.zeros(len(X), dtype=bool)) | (new if new_w.get(name) else False)
+            rows = ((~new) & (known_w[name] > 0)) | (new & (new_w.get(name, 0) > 0))
             if rows.all():
                 raw[name] = memo[name] if memo is not None else member.logits(X)
             elif rows.any():
