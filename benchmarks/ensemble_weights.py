@@ -11,7 +11,7 @@ temperature). Prints FNC score / macro-F1 / per-class F1 under the checkpoint's 
 with ``--claim-weights`` its ``task.new_claim_weights`` too, as training scores dev), for choosing the weight on
 the split the checkpoint was trained against (the topic split for stance). Only dev data is used. The other members' proportions are the saved ``weights``;
 with ``--new-claim-weights``, those of the saved ``new_claim_weights`` (the weights for pairs whose headline
-training never saw, e.g. ``experiment=stance_best_ce``'s), applied to every dev row.
+training never saw, e.g. ``experiment=stance_best``'s), applied to every dev row.
 """
 
 from __future__ import annotations

@@ -42,33 +42,34 @@ def test_ensemble_takes_members_from_the_command_line(compose_cfg):
         workflows.instantiate(compose_cfg("config", ["task=stance", "model=ensemble"]).model, input_kind="pair")
 
 
-def test_stance_best_is_the_stacked_system_and_the_baseline(compose_cfg):
-    """experiment=stance_best's members are exactly experiment=stance_stacked's model (bagged over three seeds) and
-    the tuned baseline's."""
-    best = compose_cfg("config", ["experiment=stance_best"])
-    assert best.model._target_.endswith("EnsembleClassifier") and dict(best.model.weights) == {"stacked": 0.7,
-                                                                                               "tfidf": 0.3}
-    assert best.model.members.stacked == compose_cfg("config", ["experiment=stance_stacked"]).model
-    assert best.model.members.tfidf == compose_cfg("config", ["task=stance", "model=tfidf"]).model
-    assert best.task.decision == "fnc"
-    assert dict(best.task.new_claim_weights) == {"disagree": 1.5}  # only headlines training never saw
+def test_stance_ensemble_is_the_stacked_system_and_the_baseline(compose_cfg):
+    """experiment=stance_ensemble's members are exactly experiment=stance_stacked's model (bagged over three seeds)
+    and the tuned baseline's."""
+    ens = compose_cfg("config", ["experiment=stance_ensemble"])
+    assert ens.model._target_.endswith("EnsembleClassifier") and dict(ens.model.weights) == {"stacked": 0.7,
+                                                                                             "tfidf": 0.3}
+    assert ens.model.members.stacked == compose_cfg("config", ["experiment=stance_stacked"]).model
+    assert ens.model.members.tfidf == compose_cfg("config", ["task=stance", "model=tfidf"]).model
+    assert ens.task.decision == "fnc"
+    assert dict(ens.task.new_claim_weights) == {"disagree": 1.5}  # only headlines training never saw
     assert compose_cfg("config", ["task=stance"]).task.new_claim_weights is None
-    assert dict(best.model.bags) == {"stacked": 3}  # the stacked system bagged over three seeds
+    assert dict(ens.model.bags) == {"stacked": 3}  # the stacked system bagged over three seeds
+    assert ens.model.new_claim_weights is None
 
 
-def test_stance_best_ce_adds_the_cross_encoder_system_to_stance_best(compose_cfg):
-    """experiment=stance_best_ce is stance_best with experiment=stance_cross_encoder's model as a third member,
+def test_stance_best_adds_the_cross_encoder_system_to_stance_ensemble(compose_cfg):
+    """experiment=stance_best is stance_ensemble with experiment=stance_cross_encoder's model as a third member,
     weighed only on new claims; the other two members, their weights on known claims and the decision settings
-    are stance_best's."""
+    are stance_ensemble's."""
+    ens = compose_cfg("config", ["experiment=stance_ensemble"])
     best = compose_cfg("config", ["experiment=stance_best"])
-    ce = compose_cfg("config", ["experiment=stance_best_ce"])
-    assert dict(ce.model.weights) == {**best.model.weights, "ce": 0.0}
-    assert dict(ce.model.new_claim_weights) == {"stacked": 0.42, "tfidf": 0.18, "ce": 0.4}
-    assert best.model.new_claim_weights is None
-    assert ce.model.members.ce == compose_cfg("config", ["experiment=stance_cross_encoder"]).model
-    assert ce.model.members.stacked == best.model.members.stacked and ce.model.members.tfidf == best.model.members.tfidf
-    assert ce.task == best.task and ce.model.bags == best.model.bags
-    built = workflows.instantiate(ce.model, input_kind="pair")
+    assert dict(best.model.weights) == {**ens.model.weights, "ce": 0.0}
+    assert dict(best.model.new_claim_weights) == {"stacked": 0.42, "tfidf": 0.18, "ce": 0.4}
+    assert best.model.members.ce == compose_cfg("config", ["experiment=stance_cross_encoder"]).model
+    assert (best.model.members.stacked == ens.model.members.stacked
+            and best.model.members.tfidf == ens.model.members.tfidf)
+    assert best.task == ens.task and best.model.bags == ens.model.bags and best.data == ens.data
+    built = workflows.instantiate(best.model, input_kind="pair")
     assert built.new_claim_weights == pytest.approx({"stacked": 0.14, "stacked_seed1": 0.14, "stacked_seed2": 0.14,
                                                      "tfidf": 0.18, "ce": 0.4})
     assert built.weights == pytest.approx({"stacked": 0.7 / 3, "stacked_seed1": 0.7 / 3, "stacked_seed2": 0.7 / 3,

@@ -1,6 +1,6 @@
 """A weighted ensemble of whole models: the weighted mean of their calibrated log-probabilities.
 
-Members are any newsclf model kinds trained on the same data (e.g. ``experiment=stance_best``: the stacked
+Members are any newsclf model kinds trained on the same data (e.g. ``experiment=stance_ensemble``: the stacked
 two-stage system and the one-LR TF-IDF baseline, whose errors differ). Each member is temperature-calibrated
 on dev after fitting; the ensemble's logits are ``sum_m w_m log p_m`` (weights normalised to sum 1, a weighted
 geometric mean of the probabilities), and the workflow then fits one temperature on them.
@@ -17,7 +17,7 @@ Averaging over training seeds reduces how much the result depends on one seed's 
 initialisation).
 
 ``new_claim_weights`` (pair input) gives the members a second set of weights for the pairs whose claim (headline)
-training never saw: e.g. ``experiment=stance_best_ce`` weighs a cross-encoder member 0 on known claims and 0.4 on
+training never saw: e.g. ``experiment=stance_best`` weighs a cross-encoder member 0 on known claims and 0.4 on
 new ones, because it helps on new stories and hurts where training knows the claims. The ensemble keeps the
 ``claim_key`` of every training claim (saved in ``ensemble.json``) and picks each row's weights by its headline.
 Each mixture is calibrated as it would be alone: on dev, one temperature is fitted to each mixture over all dev
