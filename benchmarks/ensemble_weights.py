@@ -9,9 +9,10 @@ two combinations are scored: the weighted geometric mean (what ``EnsembleClassif
 temperature refitted on dev as training does) and the weighted arithmetic mean of the probabilities (no
 temperature). Prints FNC score / macro-F1 / per-class F1 under the checkpoint's decision rule (``task.decision``;
 with ``--claim-weights`` its ``task.new_claim_weights`` too, as training scores dev), for choosing the weight on
-the split the checkpoint was trained against (the topic split for stance). Only dev data is used. The other members' proportions are the saved ``weights``;
-with ``--new-claim-weights``, those of the saved ``new_claim_weights`` (the weights for pairs whose headline
-training never saw, e.g. ``experiment=stance_best``'s), applied to every dev row.
+the split the checkpoint was trained against (the topic split for stance). Only dev data is used. The other
+members' proportions are the saved ``weights``; with ``--new-claim-weights``, those of the saved
+``new_claim_weights`` (the weights for pairs whose headline training never saw, e.g. ``experiment=stance_best``'s),
+applied to every dev row.
 """
 
 from __future__ import annotations
