@@ -13,6 +13,12 @@ the split the checkpoint was trained against (the topic split for stance). Only 
 members' proportions are the saved ``weights``; with ``--new-claim-weights``, those of the saved
 ``new_claim_weights`` (the weights for pairs whose headline training never saw, e.g. ``experiment=stance_best``'s),
 applied to every dev row.
+
+``--replace NAME=CHECKPOINT`` scores the ensemble with member ``NAME`` replaced, in memory, by another checkpoint's
+model trained on the same split (same train and dev fingerprints, labels and input kind), e.g. a variant of the
+cross-encoder trained alone with ``experiment=stance_cross_encoder``: the ensemble a training run with that member
+would give, without training the other members again (each member is fitted and calibrated on its own, so the
+swap is exact up to the member's own training). ``--grid 0,0.2,0.4`` sweeps other weights than 0, 0.1, ..., 1.
 """
 
 from __future__ import annotations
@@ -39,6 +45,27 @@ def member_weights(saved: dict[str, float], member: str, w: float) -> dict[str, 
     out = {n: (1.0 - w) * (v / total if total > 0 else 1.0 / len(rest)) for n, v in rest.items()}
     out[member] = w
     return out
+
+
+def replace_member(ckpt, name: str, other) -> None:
+    """Put ``other``'s model (a loaded checkpoint) in place of ``ckpt``'s ensemble member ``name``, in memory.
+    Refused unless both were trained on the same split (train and dev fingerprints), with the same labels and input
+    kind: a member's weights and temperature mean nothing on other data."""
+    members = ckpt.model.members
+    if name not in members:
+        raise NewsclfError(f"--replace {name}=...: expected a member name, one of {sorted(members)}")
+    mine, theirs = ckpt.manifest["data"]["fingerprints"], other.manifest["data"]["fingerprints"]
+    for split in ("train", "dev"):
+        if mine.get(split) != theirs.get(split):
+            raise NewsclfError(f"--replace {name}={other.path}: its {split} split differs from the ensemble's "
+                               f"({split} fingerprint {str(theirs.get(split))[:12]} vs {str(mine.get(split))[:12]}); "
+                               "expected a checkpoint trained on the same data and split")
+    if list(other.labels) != list(ckpt.labels):
+        raise NewsclfError(f"--replace {name}={other.path}: labels {list(other.labels)}, expected {list(ckpt.labels)}")
+    if getattr(other.model, "input_kind", None) != ckpt.model.input_kind:
+        raise NewsclfError(f"--replace {name}={other.path}: input kind {getattr(other.model, 'input_kind', None)!r}, "
+                           f"expected {ckpt.model.input_kind!r}")
+    members[name] = other.model
 
 
 def sweep(ckpt, member: str, rule: str, grid=GRID, new_claims: bool = False,
@@ -80,6 +107,16 @@ def sweep(ckpt, member: str, rule: str, grid=GRID, new_claims: bool = False,
     return rows
 
 
+def _weight(text: str) -> float:
+    try:
+        w = float(text)
+    except ValueError:
+        w = -1.0
+    if not 0.0 <= w <= 1.0:
+        raise NewsclfError(f"--grid: {text!r} is not a weight between 0 and 1")
+    return w
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint")
@@ -89,6 +126,9 @@ def main() -> None:
                         help="start from the saved new_claim_weights instead of the saved weights")
     parser.add_argument("--claim-weights", action="store_true",
                         help="label the geometric mean with the checkpoint's task.new_claim_weights too")
+    parser.add_argument("--replace", metavar="NAME=CHECKPOINT", action="append", default=[],
+                        help="score with member NAME replaced by CHECKPOINT's model (trained on the same split)")
+    parser.add_argument("--grid", help="comma-separated weights to sweep (default 0, 0.1, ..., 1)")
     args = parser.parse_args()
     try:
         ckpt = load_checkpoint(args.checkpoint)
@@ -98,8 +138,15 @@ def main() -> None:
         member = args.member or next(iter(members))
         if member not in members:
             raise NewsclfError(f"--member {member!r}: expected one of {sorted(members)}")
+        for spec in args.replace:
+            name, sep, path = spec.partition("=")
+            if not sep or not path:
+                raise NewsclfError(f"--replace {spec!r}: expected NAME=CHECKPOINT")
+            replace_member(ckpt, name, load_checkpoint(path))
+        grid = GRID if not args.grid else [_weight(v) for v in args.grid.split(",")]
         rule = args.rule or ckpt.decision
-        rows = sweep(ckpt, member, rule, new_claims=args.new_claim_weights, claim_weights=args.claim_weights)
+        rows = sweep(ckpt, member, rule, grid=grid, new_claims=args.new_claim_weights,
+                     claim_weights=args.claim_weights)
     except NewsclfError as exc:
         raise SystemExit(f"error: {exc}") from None
 
@@ -110,6 +157,8 @@ def main() -> None:
 
     print(f"{args.checkpoint}: rule {rule}, saved weights {ckpt.model.weights}, member temperatures "
           + ", ".join(f"{n} {m.temperature_:.3f}" for n, m in members.items()))
+    for spec in args.replace:
+        print(f"member {spec.partition('=')[0]!r} replaced by {spec.partition('=')[2]}")
     print(f"weight of {member!r} | geometric (ensemble T) | arithmetic")
     for row in rows:
         print(f"{row['weight']:.1f} | {show(row['geometric'])} T={row['temperature']:.3f} | {show(row['arithmetic'])}")

@@ -149,6 +149,48 @@ def test_weight_sweep_at_the_saved_weight_gives_the_training_dev_metrics(compose
     assert rows[1]["arithmetic"]["macro_f1"] == pytest.approx(expected["macro_f1"], abs=1e-12)
 
 
+def test_weight_sweep_with_a_member_replaced_by_a_checkpoint_trained_alone(compose_cfg, tiny_stance, tmp_path,
+                                                                          monkeypatch):
+    """``ensemble_weights.py --replace lr=CKPT``: a member trained alone with the member's config and seed gives the
+    training run's dev metrics again; another model takes the member's place; a checkpoint trained on other data,
+    or an unknown member name, is refused with a one-line error."""
+    bench = load_benchmark("ensemble_weights")
+    metrics = _train(compose_cfg, tiny_stance, tmp_path / "run", monkeypatch)
+
+    def alone(name, extra):
+        run = tmp_path / name
+        run.mkdir()
+        monkeypatch.setattr(workflows, "run_dir", lambda: run)
+        workflows.train(compose_cfg("config", [*custom_data_overrides(tiny_stance, "stance"), "model=tfidf",
+                                               "model.char_ngram_range=null", "task.decision=fnc", *extra]))
+        return load_checkpoint(run / "checkpoint")
+
+    ckpt = load_checkpoint(tmp_path / "run" / "checkpoint")
+    bench.replace_member(ckpt, "lr", alone("same", []))
+    saved = bench.sweep(ckpt, "staged", "fnc", grid=[0.75])[0]["geometric"]
+    for key in ("fnc_score", "macro_f1", "accuracy"):
+        assert saved[key] == pytest.approx(metrics[f"dev/{key}"], abs=1e-12)
+
+    other = alone("other", ["model.C=0.01"])
+    bench.replace_member(ckpt, "lr", other)
+    assert ckpt.model.members["lr"] is other.model
+    dev = [json.loads(line) for line in tiny_stance["dev"].read_text().splitlines()]
+    p = other.model.predict_proba(other.input_spec.model_inputs(dev))
+    expected = classification_metrics([r["label"] for r in dev], decide(p, ckpt.labels, "fnc"), ckpt.labels, fnc=True)
+    row = bench.sweep(ckpt, "staged", "fnc", grid=[0.0])[0]
+    assert row["arithmetic"]["macro_f1"] == pytest.approx(expected["macro_f1"], abs=1e-12)
+    y = np.array([ckpt.labels.index(r["label"]) for r in dev])  # the temperature fitted on the new member alone
+    assert row["temperature"] == pytest.approx(fit_temperature(np.log(np.clip(p, 1e-12, 1.0)), y), rel=1e-9)
+
+    with pytest.raises(NewsclfError, match="expected a member name"):
+        bench.replace_member(ckpt, "nope", other)
+    fewer = alone("fewer", ["max_train_samples=20"])
+    with pytest.raises(NewsclfError, match="its train split differs from the ensemble's"):
+        bench.replace_member(ckpt, "lr", fewer)
+    with pytest.raises(NewsclfError, match="not a weight between 0 and 1"):
+        bench._weight("1.5")
+
+
 def test_bagged_member_trains_copies_with_their_own_seeds_and_loads_as_plain_members(tiny_stance, tmp_path):
     """``bags={"a": 3}``: member ``a`` becomes three copies at a third of its weight each, fitted with the run's
     seed + 0, 1, 2; the checkpoint holds them as ordinary members (and their offsets), and loads unchanged."""
