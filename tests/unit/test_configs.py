@@ -58,14 +58,16 @@ def test_stance_ensemble_is_the_stacked_system_and_the_baseline(compose_cfg):
 
 
 def test_stance_best_adds_the_cross_encoder_system_to_stance_ensemble(compose_cfg):
-    """experiment=stance_best is stance_ensemble with experiment=stance_cross_encoder's model as a third member,
-    weighed only on new claims; the other two members, their weights on known claims and the decision settings
-    are stance_ensemble's."""
+    """experiment=stance_best is stance_ensemble with experiment=stance_cross_encoder's model, reading 256 tokens,
+    as a third member weighed only on new claims; the other two members, their weights on known claims and the
+    decision settings are stance_ensemble's."""
     ens = compose_cfg("config", ["experiment=stance_ensemble"])
     best = compose_cfg("config", ["experiment=stance_best"])
     assert dict(best.model.weights) == {**ens.model.weights, "ce": 0.0}
     assert dict(best.model.new_claim_weights) == {"stacked": 0.42, "tfidf": 0.18, "ce": 0.4}
-    assert best.model.members.ce == compose_cfg("config", ["experiment=stance_cross_encoder"]).model
+    assert best.model.members.ce == compose_cfg(
+        "config", ["experiment=stance_cross_encoder", "model.stance.max_length=256"]).model
+    assert compose_cfg("config", ["experiment=stance_cross_encoder"]).model.stance.max_length == 128
     assert (best.model.members.stacked == ens.model.members.stacked
             and best.model.members.tfidf == ens.model.members.tfidf)
     assert best.task == ens.task and best.model.bags == ens.model.bags and best.data == ens.data
