@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -153,7 +154,7 @@ def test_weight_sweep_with_a_member_replaced_by_a_checkpoint_trained_alone(compo
                                                                           monkeypatch):
     """``ensemble_weights.py --replace lr=CKPT``: a member trained alone with the member's config and seed gives the
     training run's dev metrics again; another model takes the member's place; a checkpoint trained on other data,
-    or an unknown member name, is refused with a one-line error."""
+    with other labels or for another input kind, or an unknown member name, is refused with a one-line error."""
     bench = load_benchmark("ensemble_weights")
     metrics = _train(compose_cfg, tiny_stance, tmp_path / "run", monkeypatch)
 
@@ -187,6 +188,16 @@ def test_weight_sweep_with_a_member_replaced_by_a_checkpoint_trained_alone(compo
     fewer = alone("fewer", ["max_train_samples=20"])
     with pytest.raises(NewsclfError, match="its train split differs from the ensemble's"):
         bench.replace_member(ckpt, "lr", fewer)
+    # same data, but other labels or another input kind (stand-ins: no split of tiny_stance trains either)
+    relabelled = SimpleNamespace(manifest=other.manifest, path=other.path, model=other.model,
+                                 labels=list(reversed(other.labels)))
+    with pytest.raises(NewsclfError, match=r"labels \[.*\], expected \["):
+        bench.replace_member(ckpt, "lr", relabelled)
+    texts = SimpleNamespace(manifest=other.manifest, path=other.path, labels=list(other.labels),
+                            model=SimpleNamespace(input_kind="text"))
+    with pytest.raises(NewsclfError, match="input kind 'text', expected 'pair'"):
+        bench.replace_member(ckpt, "lr", texts)
+    assert ckpt.model.members["lr"] is other.model  # refusals leave the ensemble as it was
     with pytest.raises(NewsclfError, match="not a weight between 0 and 1"):
         bench._weight("1.5")
 
