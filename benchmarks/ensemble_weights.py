@@ -138,10 +138,10 @@ def main() -> None:
         member = args.member or next(iter(members))
         if member not in members:
             raise NewsclfError(f"--member {member!r}: expected one of {sorted(members)}")
-        for spec in args.replace:
-            name, sep, path = spec.partition("=")
+        replaced = [spec.partition("=") for spec in args.replace]
+        for name, sep, path in replaced:
             if not sep or not path:
-                raise NewsclfError(f"--replace {spec!r}: expected NAME=CHECKPOINT")
+                raise NewsclfError(f"--replace {name + sep + path!r}: expected NAME=CHECKPOINT")
             replace_member(ckpt, name, load_checkpoint(path))
         grid = GRID if not args.grid else [_weight(v) for v in args.grid.split(",")]
         rule = args.rule or ckpt.decision
@@ -157,11 +157,11 @@ def main() -> None:
 
     print(f"{args.checkpoint}: rule {rule}, saved weights {ckpt.model.weights}, member temperatures "
           + ", ".join(f"{n} {m.temperature_:.3f}" for n, m in members.items()))
-    for spec in args.replace:
-        print(f"member {spec.partition('=')[0]!r} replaced by {spec.partition('=')[2]}")
+    for name, _, path in replaced:
+        print(f"member {name!r} replaced by {path}")
     print(f"weight of {member!r} | geometric (ensemble T) | arithmetic")
     for row in rows:
-        print(f"{row['weight']:.1f} | {show(row['geometric'])} T={row['temperature']:.3f} | {show(row['arithmetic'])}")
+        print(f"{row['weight']:g} | {show(row['geometric'])} T={row['temperature']:.3f} | {show(row['arithmetic'])}")
 
 
 if __name__ == "__main__":
